@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers: CLinuxShim → FSWatch (the reactor) → HomelabCore (domain) → services → homelab.
+// A service never imports another service: they meet only in files under the runtime root.
+let package = Package(
+    name: "homelab-control-plane",
+    products: [
+        .executable(name: "homelab", targets: ["homelab"]),
+    ],
+    targets: [
+        .target(
+            name: "CLinuxShim",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .target(name: "FSWatch", dependencies: ["CLinuxShim"]),
+        .target(name: "HomelabCore", dependencies: ["FSWatch"]),
+        .target(name: "Observer", dependencies: ["HomelabCore", "FSWatch"]),
+        .target(name: "Supervisor", dependencies: ["HomelabCore", "FSWatch"]),
+        .target(name: "Executor", dependencies: ["HomelabCore", "FSWatch"]),
+        .target(name: "UI", dependencies: ["HomelabCore", "FSWatch"]),
+        .executableTarget(
+            name: "homelab",
+            dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI"]
+        ),
+        .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "CLinuxShim"]),
+        .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,53 @@
+// The few Linux facilities Swift's Glibc module does not export (or exports only as
+// macros): epoll, eventfd, timerfd, signalfd, inotify, pidfd and prctl. Each helper is a
+// direct pass-through; errno is left exactly as the kernel set it.
+#ifndef CLINUXSHIM_H
+#define CLINUXSHIM_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// epoll_event is packed on x86_64; these keep Swift away from its layout.
+int CLinuxShim_epoll_create(void);
+int CLinuxShim_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token);
+// Waits for up to `max` events; fills `tokens` and `flags` pairwise.
+int CLinuxShim_epoll_wait(int epfd, uint64_t *tokens, uint32_t *flags, int max, int timeout_ms);
+
+int CLinuxShim_eventfd(void);
+int CLinuxShim_timerfd_create(void);
+// Arms a one-shot monotonic timer at an absolute deadline; 0/0 disarms it.
+int CLinuxShim_timerfd_set_absolute(int fd, int64_t sec, int64_t nsec);
+
+// A signalfd for `signals` (a list of `count` signal numbers), non-blocking, close-on-exec.
+int CLinuxShim_signalfd(const int *signals, int count);
+// Blocks `signals` in the calling thread (and the threads it creates afterwards).
+int CLinuxShim_block_signals(const int *signals, int count);
+int CLinuxShim_unblock_signals(const int *signals, int count);
+// Reads one siginfo from a signalfd; returns the signal number, or -1 with errno
+// (EAGAIN when none is pending).
+int CLinuxShim_signalfd_read(int fd, int32_t *pid);
+
+int CLinuxShim_inotify_init(void);
+
+int CLinuxShim_pidfd_open(pid_t pid);
+int CLinuxShim_pidfd_send_signal(int pidfd, int sig);
+// Makes the kernel send `sig` to the calling process when its parent dies.
+int CLinuxShim_set_parent_death_signal(int sig);
+// Sends `sig` to one thread of this process.
+int CLinuxShim_tgkill(pid_t tid, int sig);
+pid_t CLinuxShim_gettid(void);
+
+int CLinuxShim_errno(void);
+
+#endif

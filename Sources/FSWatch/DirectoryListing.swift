@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One entry of a folder listing, typed without following symlinks.
+struct DirectoryEntry {
+    enum Kind { case directory, regular, other }
+    let name: String
+    let kind: Kind
+}
+
+/// Lists `path` (without `.` and `..`). A folder that vanished lists as empty.
+/// The corresponding C functions are `opendir` and `readdir`.
+func listDirectory(_ path: String) -> [DirectoryEntry] {
+    guard let dir = opendir(path) else { return [] }
+    defer { closedir(dir) }
+    var entries: [DirectoryEntry] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        if name == "." || name == ".." { continue }
+        let kind: DirectoryEntry.Kind
+        switch Int32(entry.pointee.d_type) {
+        case Int32(DT_DIR): kind = .directory
+        case Int32(DT_REG): kind = .regular
+        case Int32(DT_UNKNOWN): kind = fileKind(path + "/" + name) ?? .other
+        default: kind = .other
+        }
+        entries.append(DirectoryEntry(name: name, kind: kind))
+    }
+    return entries
+}
+
+/// The type of `path` itself (a symlink is `.other`); nil when it does not exist.
+/// The corresponding C function is `lstat`.
+func fileKind(_ path: String) -> DirectoryEntry.Kind? {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return nil }
+    switch info.st_mode & S_IFMT {
+    case S_IFDIR: return .directory
+    case S_IFREG: return .regular
+    default: return .other
+    }
+}

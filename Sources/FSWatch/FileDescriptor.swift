@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The single owner of an open file descriptor: it is closed exactly once, either by
+/// `close()`, by handing it on with `release()`, or when the owner goes away.
+public struct FileDescriptor: ~Copyable {
+    public let rawValue: Int32
+
+    public init(owning rawValue: Int32) {
+        precondition(rawValue >= 0, "not a descriptor: \(rawValue)")
+        self.rawValue = rawValue
+    }
+
+    /// Closes the descriptor. `close` is never retried: on Linux the descriptor is gone
+    /// even when the call reports EINTR.
+    public consuming func close() {
+        _ = Glibc.close(rawValue)
+        discard self
+    }
+
+    /// Gives up ownership without closing; the caller now owns the raw descriptor.
+    public consuming func release() -> Int32 {
+        let raw = rawValue
+        discard self
+        return raw
+    }
+
+    deinit { _ = Glibc.close(rawValue) }
+}
+
+extension FileDescriptor {
+    /// Opens `path`; `O_CLOEXEC` is always added.
+    /// The corresponding C function is `open`.
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(SystemError) -> FileDescriptor {
+        let fd = try systemCall("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        return FileDescriptor(owning: fd)
+    }
+
+    /// Writes all of `bytes`, continuing after short writes.
+    /// The corresponding C function is `write`.
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = try systemCall("write", "fd \(rawValue)") {
+                Glibc.write(rawValue, bytes.baseAddress! + offset, bytes.count - offset)
+            }
+            offset += n
+        }
+    }
+
+    public func writeAll(_ bytes: [UInt8]) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = try systemCall("write", "fd \(rawValue)") {
+                bytes.withUnsafeBytes { Glibc.write(rawValue, $0.baseAddress! + offset, $0.count - offset) }
+            }
+            offset += n
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes; `nil` when a non-blocking descriptor has none now.
+    /// The corresponding C function is `read`.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
+        try systemCallUnlessWouldBlock("read", "fd \(rawValue)") {
+            Glibc.read(rawValue, buffer.baseAddress, buffer.count)
+        }
+    }
+
+    /// The corresponding C function is `fsync`.
+    public func sync() throws(SystemError) {
+        try systemCall("fsync", "fd \(rawValue)") { Glibc.fsync(rawValue) }
+    }
+
+    /// Flushes data but not metadata the next read does not need.
+    /// The corresponding C function is `fdatasync`.
+    public func syncData() throws(SystemError) {
+        try systemCall("fdatasync", "fd \(rawValue)") { Glibc.fdatasync(rawValue) }
+    }
+}

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+
+public enum LogLevel: String, Comparable, Sendable {
+    case debug, info, warning, error
+
+    private var rank: Int {
+        switch self {
+        case .debug: 0
+        case .info: 1
+        case .warning: 2
+        case .error: 3
+        }
+    }
+
+    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rank < b.rank }
+}
+
+/// A service's log: one line per thing that happened, to stderr (for `docker compose logs`)
+/// and, when given a file, to `logs/SERVICE.log` as well — capped in size with one rotation
+/// (`SERVICE.log.1`). Single-threaded, like the loop that owns it.
+public final class Logger {
+    public let service: String
+    public let level: LogLevel
+    private let path: String?
+    private let maxBytes: Int
+    private var fd: Int32 = -1
+    private var size = 0
+
+    public init(service: String, level: LogLevel, file path: String? = nil, maxBytes: Int = 10 << 20) {
+        self.service = service
+        self.level = level
+        self.path = path
+        self.maxBytes = maxBytes
+        openFile()
+    }
+
+    deinit { if fd >= 0 { _ = Glibc.close(fd) } }
+
+    public func debug(_ message: @autoclosure () -> String) { log(.debug, message()) }
+    public func info(_ message: @autoclosure () -> String) { log(.info, message()) }
+    public func warning(_ message: @autoclosure () -> String) { log(.warning, message()) }
+    public func error(_ message: @autoclosure () -> String) { log(.error, message()) }
+
+    public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
+        guard level >= self.level else { return }
+        let line = Array("\(Timestamp.now().iso8601Milliseconds) \(level.rawValue.uppercased()) \(service): \(message())\n".utf8)
+        line.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+        guard fd >= 0 else { return }
+        if size + line.count > maxBytes { rotate() }
+        line.withUnsafeBytes { buffer in
+            if Glibc.write(fd, buffer.baseAddress, buffer.count) > 0 { size += buffer.count }
+        }
+    }
+
+    private func openFile() {
+        guard let path else { return }
+        fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        var info = stat()
+        size = fd >= 0 && fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    private func rotate() {
+        guard let path, fd >= 0 else { return }
+        _ = Glibc.close(fd)
+        _ = Glibc.rename(path, path + ".1")
+        openFile()
+    }
+}
