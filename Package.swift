@@ -25,6 +25,8 @@ let package = Package(
         ),
         .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "CLinuxShim"]),
         .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch"]),
+        // Runs the built `homelab` binary as an operator would.
+        .testTarget(name: "HomelabCLITests", dependencies: ["homelab"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -71,6 +71,10 @@ int CLinuxShim_signalfd_read(int fd, int32_t *pid) {
 
 int CLinuxShim_inotify_init(void) { return inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
 
+#include <fcntl.h>
+
+int CLinuxShim_pipe(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
+
 int CLinuxShim_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 int CLinuxShim_pidfd_send_signal(int pidfd, int sig) {

@@ -28,12 +28,14 @@ public final class Logger {
     private let maxBytes: Int
     private var fd: Int32 = -1
     private var size = 0
+    private let mirrorToStandardError: Bool
 
-    public init(service: String, level: LogLevel, file path: String? = nil, maxBytes: Int = 10 << 20) {
+    public init(service: String, level: LogLevel, file path: String? = nil, maxBytes: Int = 10 << 20, mirrorToStandardError: Bool = true) {
         self.service = service
         self.level = level
         self.path = path
         self.maxBytes = maxBytes
+        self.mirrorToStandardError = mirrorToStandardError
         openFile()
     }
 
@@ -47,7 +49,7 @@ public final class Logger {
     public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
         guard level >= self.level else { return }
         let line = Array("\(Timestamp.now().iso8601Milliseconds) \(level.rawValue.uppercased()) \(service): \(message())\n".utf8)
-        line.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+        if mirrorToStandardError { line.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) } }
         guard fd >= 0 else { return }
         if size + line.count > maxBytes { rotate() }
         line.withUnsafeBytes { buffer in

@@ -40,6 +40,9 @@ int CLinuxShim_signalfd_read(int fd, int32_t *pid);
 
 int CLinuxShim_inotify_init(void);
 
+// A non-blocking, close-on-exec pipe: fds[0] reads, fds[1] writes.
+int CLinuxShim_pipe(int fds[2]);
+
 int CLinuxShim_pidfd_open(pid_t pid);
 int CLinuxShim_pidfd_send_signal(int pidfd, int sig);
 // Makes the kernel send `sig` to the calling process when its parent dies.

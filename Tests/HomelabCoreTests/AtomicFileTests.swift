@@ -1,0 +1,129 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+@testable import FSWatch
+@testable import HomelabCore
+
+private func temporaryFolder() -> String {
+    var template = Array("/dev/shm/core.XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+}
+
+private func mode(_ path: String) -> mode_t {
+    var info = stat()
+    stat(path, &info)
+    return info.st_mode & 0o7777
+}
+
+@Suite struct AtomicFileTests {
+    @Test func writesTheBytesAndLeavesNoTemporaryBehind() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/state.json"
+        try AtomicFile.write("{\"v\":1}", to: path)
+        try AtomicFile.write("{\"v\":2}", to: path, mode: 0o600)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "{\"v\":2}")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["state.json"])
+        #expect(mode(path) == 0o600)
+    }
+
+    @Test func aReaderNeverSeesHalfAFile() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/big.json"
+        let small = [UInt8](repeating: UInt8(ascii: "a"), count: 10)
+        let large = [UInt8](repeating: UInt8(ascii: "b"), count: 1 << 20)
+        try AtomicFile.write(small, to: path, durable: false)
+        let writer = Thread {
+            for i in 0..<50 { try? AtomicFile.write(i % 2 == 0 ? large : small, to: path, durable: false) }
+        }
+        writer.start()
+        for _ in 0..<200 {
+            let bytes = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
+            #expect(bytes == small || bytes == large, "a reader saw \(bytes.count) bytes")
+        }
+    }
+
+    @Test func aFailedWriteSaysWhereAndWhyAndLeavesNothing() {
+        #expect {
+            try AtomicFile.write("x", to: "/nonexistent-folder/state.json")
+        } throws: { error in
+            "\(error)".hasPrefix("open /nonexistent-folder/.state.json.") && "\(error)".hasSuffix("(ENOENT)")
+        }
+    }
+}
+
+@Suite struct RuntimeRootTests {
+    @Test func createsTheWholeLayoutWithItsModesAndIsIdempotent() throws {
+        let parent = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let root = RuntimeRoot(parent + "/homelab/")
+        #expect(root.path == parent + "/homelab")
+        try root.create()
+        try root.create()
+        for folder in ["inbox", "rejected", "events", "world", "state", "logs", "logs/actions", "secrets",
+                       "actions/pending", "actions/approved", "actions/running", "actions/done",
+                       "actions/failed", "actions/rejected", "actions/superseded"] {
+            var isFolder: ObjCBool = false
+            #expect(FileManager.default.fileExists(atPath: root.path + "/" + folder, isDirectory: &isFolder) && isFolder.boolValue, "\(folder) missing")
+        }
+        #expect(mode(root.secrets) == 0o700)
+        #expect(root.observerCheckpoint == root.path + "/state/observer_checkpoint.json")
+        #expect(root.actions(.approved) == root.path + "/actions/approved")
+        #expect(root.eventDay("2026-11-26") == root.path + "/events/2026-11-26")
+    }
+}
+
+@Suite struct ConfigurationTests {
+    @Test func defaultsServeTheDockerImage() throws {
+        let configuration = try Configuration(environment: [:])
+        #expect(configuration.root.path == "/opt/homelab")
+        #expect(configuration.repo == "/repo")
+        #expect(configuration.inventory == "/repo/inventory")
+        #expect(configuration.uiAddress == "0.0.0.0:8080")
+        #expect(configuration.heartbeatSeconds == 15)
+        #expect(configuration.logLevel == .info)
+    }
+
+    @Test func inventoryFollowsTheRepo() throws {
+        let configuration = try Configuration(environment: ["HOMELAB_REPO": "/srv/repo", "HOMELAB_ROOT": "/tmp/x"])
+        #expect(configuration.inventory == "/srv/repo/inventory")
+        #expect(configuration.root.inbox == "/tmp/x/inbox")
+    }
+
+    @Test(arguments: [
+        ("HOMELAB_HEARTBEAT_SECONDS", "soon"), ("HOMELAB_HEARTBEAT_SECONDS", "0"), ("HOMELAB_LOG_LEVEL", "loud"),
+    ])
+    func invalidSettingsNameTheVariable(variable: String, value: String) {
+        #expect {
+            _ = try Configuration(environment: [variable: value])
+        } throws: { error in
+            "\(error)".hasPrefix(variable + ": \"\(value)\"")
+        }
+    }
+}
+
+@Suite struct TimestampAndLoggerTests {
+    @Test func formatsUTC() {
+        let time = Timestamp(secondsSinceEpoch: 1_795_705_200, nanoseconds: 42_000_000)
+        #expect(time.iso8601 == "2026-11-26T15:00:00Z")
+        #expect(time.iso8601Milliseconds == "2026-11-26T15:00:00.042Z")
+        #expect(time.day == "2026-11-26")
+    }
+
+    @Test func logFileRotatesAtItsCap() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/observer.log"
+        let logger = Logger(service: "observer", level: .info, file: path, maxBytes: 2_000, mirrorToStandardError: false)
+        for i in 0..<100 { logger.info("batch \(i) accepted 10 events") }
+        logger.debug("not at info level")
+        let current = try String(contentsOfFile: path, encoding: .utf8)
+        let rotated = try String(contentsOfFile: path + ".1", encoding: .utf8)
+        #expect(current.utf8.count <= 2_000 && rotated.utf8.count <= 2_000)
+        #expect(current.hasSuffix("INFO observer: batch 99 accepted 10 events\n"))
+        #expect(!current.contains("not at info level"))
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# FSWatch figures: rename → callback latency of `homelab watch` and of `inotifywait -m`
+# (inotify-tools) in the same run, as a ratio; and the system calls of an idle loop over
+# 10 s, counted by strace.
+#
+# usage: bench/fswatch.sh [N=10000] [WORKDIR=/var/tmp/homelab-bench]
+# Each run uses fresh folders and deletes nothing before measuring (on this VM's ext4,
+# creating files right after a mass delete is pathologically slow).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-10000}
+WORK=${2:-/var/tmp/homelab-bench}
+scripts/install-deps.sh bench >/dev/null
+swift build -c release --product homelab >/dev/null
+BIN=$(swift build -c release --show-bin-path)/homelab
+mkdir -p "$WORK/bin"
+cc -O2 -Wall -o "$WORK/bin/latency_probe" bench/latency_probe.c
+run=$WORK/run-$(date +%s)-$$
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+measure() { # NAME COMMAND...
+  local name=$1; shift
+  mkdir -p "$run/$name/dir" "$run/$name/stage"
+  local out
+  out=$("$WORK/bin/latency_probe" "$run/$name/dir" "$run/$name/stage" "$N" -- "$@" 2>/dev/null | sed "s|@DIR@|$run/$name/dir|")
+  echo "$out"
+}
+
+echo "== rename → callback latency, $N files, same run ($(uname -r), $(nproc) cores)"
+mkdir -p "$run/homelab/dir" "$run/inotifywait/dir"
+self=$(measure homelab "$BIN" watch "$run/homelab/dir")
+peer=$(measure inotifywait inotifywait -m -q -e moved_to,close_write --format '%w%f' "$run/inotifywait/dir")
+printf '%-12s %s\n' "homelab" "$self" "inotifywait" "$peer"
+for p in p50_us p99_us; do
+  s=$(field "$p" "$self"); q=$(field "$p" "$peer")
+  awk -v p="$p" -v s="$s" -v q="$q" 'BEGIN { printf "%s: homelab %.1f us, inotifywait %.1f us, ratio homelab/inotifywait %.2f\n", p, s, q, s / q }'
+done
+
+echo "== idle loop: system calls over 10 s (strace -c -f -p), no timers"
+mkdir -p "$run/idle"
+"$BIN" watch "$run/idle" >/dev/null 2>&1 &
+pid=$!
+sleep 0.5
+timeout -s INT 10 strace -c -f -p "$pid" -o "$run/idle.strace" 2>"$run/idle.attach" || true
+kill -TERM "$pid"; wait "$pid" || true
+grep -q attached "$run/idle.attach" || { echo "strace could not attach:"; cat "$run/idle.attach"; exit 1; }
+calls=$(awk '/total/ { print $4 }' "$run/idle.strace")
+echo "idle syscalls in 10 s: ${calls:-0}"
+sed 's/^/  /' "$run/idle.strace"
+echo "(figures from $run; delete it when done)"

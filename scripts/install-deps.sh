@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the tests and benchmarks need from Debian, idempotently: a package already
+# present is left alone, and apt is only consulted when something is missing.
+#
+# usage: scripts/install-deps.sh [test|bench]...   (default: test)
+set -euo pipefail
+want=()
+for purpose in "${@:-test}"; do
+  case $purpose in
+    test) ;;
+    bench) want+=(inotify-tools strace gcc) ;;
+    *) echo "install-deps: unknown purpose '$purpose' (test, bench)" >&2; exit 2 ;;
+  esac
+done
+missing=()
+for package in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1
+fi

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The project's one test command (README, .ci/run): build everything once, run every suite.
+# Tests run as root: some lower kernel limits (inotify queue) and restore them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== build (debug, with tests)"
+swift build --build-tests
+echo "== tests"
+# Serial: the inotify overflow test lowers a system-wide limit, and the fd-leak test counts
+# this process's descriptors; neither may share the process with another running test.
+swift test --skip-build --no-parallel
