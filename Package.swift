@@ -14,7 +14,7 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")]
         ),
         .target(name: "FSWatch", dependencies: ["CLinuxShim"]),
-        .target(name: "HomelabCore", dependencies: ["FSWatch"]),
+        .target(name: "HomelabCore", dependencies: ["FSWatch", "CLinuxShim"]),
         .target(name: "Observer", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Supervisor", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Executor", dependencies: ["HomelabCore", "FSWatch"]),
@@ -25,6 +25,7 @@ let package = Package(
         ),
         .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "CLinuxShim"]),
         .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch"]),
+        .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch"]),
         // Runs the built `homelab` binary as an operator would.
         .testTarget(name: "HomelabCLITests", dependencies: ["homelab"]),
     ],

@@ -1,6 +1,7 @@
 #include "CLinuxShim.h"
 
 #include <string.h>
+#include <sys/random.h>
 
 int CLinuxShim_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -88,3 +89,16 @@ int CLinuxShim_tgkill(pid_t tid, int sig) { return (int)syscall(SYS_tgkill, getp
 pid_t CLinuxShim_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 int CLinuxShim_errno(void) { return errno; }
+
+int CLinuxShim_random(void *buffer, size_t count) {
+    size_t done = 0;
+    while (done < count) {
+        ssize_t n = getrandom((char *)buffer + done, count - done, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}

@@ -3,15 +3,15 @@ import Glibc
 #endif
 
 /// One entry of a folder listing, typed without following symlinks.
-struct DirectoryEntry {
-    enum Kind { case directory, regular, other }
-    let name: String
-    let kind: Kind
+public struct DirectoryEntry: Sendable {
+    public enum Kind: Sendable { case directory, regular, other }
+    public let name: String
+    public let kind: Kind
 }
 
 /// Lists `path` (without `.` and `..`). A folder that vanished lists as empty.
 /// The corresponding C functions are `opendir` and `readdir`.
-func listDirectory(_ path: String) -> [DirectoryEntry] {
+public func listDirectory(_ path: String) -> [DirectoryEntry] {
     guard let dir = opendir(path) else { return [] }
     defer { closedir(dir) }
     var entries: [DirectoryEntry] = []
@@ -34,7 +34,7 @@ func listDirectory(_ path: String) -> [DirectoryEntry] {
 
 /// The type of `path` itself (a symlink is `.other`); nil when it does not exist.
 /// The corresponding C function is `lstat`.
-func fileKind(_ path: String) -> DirectoryEntry.Kind? {
+public func fileKind(_ path: String) -> DirectoryEntry.Kind? {
     var info = stat()
     guard lstat(path, &info) == 0 else { return nil }
     switch info.st_mode & S_IFMT {

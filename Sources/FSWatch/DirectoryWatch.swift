@@ -57,7 +57,8 @@ public final class DirectoryWatch {
     /// Folders currently watched.
     public var watchedFolders: Int { folders.count }
 
-    private unowned let reactor: Reactor
+    /// Weak: the watch may outlive the loop, whose shutdown already closed its descriptor.
+    private weak var reactor: Reactor?
     private let handler: ([WatchEvent]) -> Void
     private var token: Reactor.Token?
     private let fd: Int32
@@ -111,7 +112,7 @@ public final class DirectoryWatch {
     /// Stops watching; the reactor closes the inotify descriptor.
     public func close() {
         guard let token else { return }
-        reactor.close(token)
+        reactor?.close(token)
         self.token = nil
         folders.removeAll()
     }

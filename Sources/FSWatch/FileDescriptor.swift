@@ -39,32 +39,30 @@ extension FileDescriptor {
 
     /// Writes all of `bytes`, continuing after short writes.
     /// The corresponding C function is `write`.
-    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = try systemCall("write", "fd \(rawValue)") {
-                Glibc.write(rawValue, bytes.baseAddress! + offset, bytes.count - offset)
-            }
-            offset += n
-        }
-    }
-
     public func writeAll(_ bytes: [UInt8]) throws(SystemError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = try systemCall("write", "fd \(rawValue)") {
-                bytes.withUnsafeBytes { Glibc.write(rawValue, $0.baseAddress! + offset, $0.count - offset) }
-            }
-            offset += n
-        }
+        try FileDescriptor.writeAll(bytes, to: rawValue)
     }
 
     /// Reads up to `buffer.count` bytes; `nil` when a non-blocking descriptor has none now.
     /// The corresponding C function is `read`.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
-        try systemCallUnlessWouldBlock("read", "fd \(rawValue)") {
-            Glibc.read(rawValue, buffer.baseAddress, buffer.count)
+        try FileDescriptor.read(rawValue, into: buffer)
+    }
+
+    /// `writeAll` for a descriptor owned elsewhere (a reactor, a long-lived log).
+    public static func writeAll(_ bytes: [UInt8], to fd: Int32) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = try systemCall("write", "fd \(fd)") {
+                bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            }
+            offset += n
         }
+    }
+
+    /// `read` for a descriptor owned elsewhere.
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
+        try systemCallUnlessWouldBlock("read", "fd \(fd)") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 
     /// The corresponding C function is `fsync`.
@@ -74,7 +72,9 @@ extension FileDescriptor {
 
     /// Flushes data but not metadata the next read does not need.
     /// The corresponding C function is `fdatasync`.
-    public func syncData() throws(SystemError) {
-        try systemCall("fdatasync", "fd \(rawValue)") { Glibc.fdatasync(rawValue) }
+    public func syncData() throws(SystemError) { try FileDescriptor.syncData(rawValue) }
+
+    public static func syncData(_ fd: Int32) throws(SystemError) {
+        try systemCall("fdatasync", "fd \(fd)") { Glibc.fdatasync(fd) }
     }
 }

@@ -10,7 +10,7 @@ public final class LoopTimer {
     public fileprivate(set) var deadline: MonotonicTime?
     public let interval: Duration?
     fileprivate let handler: () -> Void
-    private unowned let reactor: Reactor
+    private weak var reactor: Reactor?
 
     fileprivate init(reactor: Reactor, interval: Duration?, handler: @escaping () -> Void) {
         precondition(interval.map { $0 > .zero } ?? true, "a repeating timer needs a positive interval")
@@ -21,15 +21,15 @@ public final class LoopTimer {
 
     /// Sets the deadline, or moves it if one was set.
     public func schedule(at deadline: MonotonicTime) {
-        reactor.unqueue(self)
+        reactor?.unqueue(self)
         self.deadline = deadline
-        reactor.enqueue(self)
+        reactor?.enqueue(self)
     }
 
     public func schedule(after delay: Duration) { schedule(at: .now() + delay) }
 
     public func cancel() {
-        reactor.unqueue(self)
+        reactor?.unqueue(self)
         deadline = nil
     }
 

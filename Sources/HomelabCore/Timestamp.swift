@@ -53,3 +53,25 @@ public struct Timestamp: Comparable, Hashable, Sendable {
         return text + "." + Timestamp.pad(nanoseconds / 1_000_000, 3) + "Z"
     }
 }
+
+extension Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, the shape RFC 3339 allows (`t`/`z` too).
+    public static func isRFC3339(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        func digits(_ range: Range<Int>) -> Bool { range.upperBound <= b.count && range.allSatisfy { b[$0] >= 48 && b[$0] <= 57 } }
+        guard b.count >= 20, digits(0..<4), b[4] == 45, digits(5..<7), b[7] == 45, digits(8..<10),
+              b[10] == 84 || b[10] == 116, digits(11..<13), b[13] == 58, digits(14..<16), b[16] == 58, digits(17..<19)
+        else { return false }
+        var i = 19
+        if b[i] == 46 {
+            i += 1
+            let start = i
+            while i < b.count && b[i] >= 48 && b[i] <= 57 { i += 1 }
+            if i == start { return false }
+        }
+        guard i < b.count else { return false }
+        if b[i] == 90 || b[i] == 122 { return i + 1 == b.count }
+        guard b[i] == 43 || b[i] == 45, i + 6 == b.count, digits((i + 1)..<(i + 3)), b[i + 3] == 58, digits((i + 4)..<(i + 6)) else { return false }
+        return true
+    }
+}

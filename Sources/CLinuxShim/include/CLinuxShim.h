@@ -51,6 +51,9 @@ int CLinuxShim_set_parent_death_signal(int sig);
 int CLinuxShim_tgkill(pid_t tid, int sig);
 pid_t CLinuxShim_gettid(void);
 
+// Fills `buffer` with `count` random bytes from the kernel; returns 0, or -1 with errno.
+int CLinuxShim_random(void *buffer, size_t count);
+
 int CLinuxShim_errno(void);
 
 #endif

@@ -1,0 +1,64 @@
+/// One line of the event log (SPEC §4.3): the CloudEvents envelope with every standard field
+/// filled in, plus `seq` and `receivedAt`.
+public struct LoggedEvent: Sendable {
+    public var seq: Int
+    public var id: String
+    public var source: String
+    public var type: String
+    public var subject: String?
+    public var time: String
+    public var receivedAt: String
+    public var data: JSONValue?
+    /// The whole line as an object, extension attributes included, in log order.
+    public var envelope: JSONObject
+
+    /// Builds the normalized envelope. Member order is fixed (standard attributes, then the
+    /// producer's extension attributes in their order, then data, seq, receivedAt), so the
+    /// same input always makes the same bytes.
+    public init(seq: Int, id: String, source: String, type: String, subject: String?, time: String,
+                receivedAt: String, data: JSONValue?, extensions: [(key: String, value: JSONValue)] = [],
+                dataContentType: String? = nil) {
+        self.seq = seq
+        self.id = id
+        self.source = source
+        self.type = type
+        self.subject = subject
+        self.time = time
+        self.receivedAt = receivedAt
+        self.data = data
+        var envelope: JSONObject = ["specversion": .string("1.0"), "id": .string(id), "source": .string(source), "type": .string(type)]
+        if let subject { envelope["subject"] = .string(subject) }
+        envelope["time"] = .string(time)
+        if let dataContentType { envelope["datacontenttype"] = .string(dataContentType) }
+        envelope.members.append(contentsOf: extensions)
+        if let data { envelope["data"] = data }
+        envelope["seq"] = .int(seq)
+        envelope["receivedAt"] = .string(receivedAt)
+        self.envelope = envelope
+    }
+
+    /// Reads a line back from the log; nil when it is not a log line.
+    public init?(line: UnsafeBufferPointer<UInt8>) {
+        guard let object = (try? JSONParser.parse(line, maxDepth: JSONParser.defaultMaxDepth + 1))?.object,
+              let seq = object["seq"]?.int, let id = object["id"]?.string, let source = object["source"]?.string,
+              let type = object["type"]?.string, let time = object["time"]?.string,
+              let receivedAt = object["receivedAt"]?.string
+        else { return nil }
+        self.seq = seq
+        self.id = id
+        self.source = source
+        self.type = type
+        self.subject = object["subject"]?.string
+        self.time = time
+        self.receivedAt = receivedAt
+        self.data = object["data"]
+        self.envelope = object
+    }
+
+    /// The log line, newline included.
+    public var line: [UInt8] {
+        var writer = JSONWriter(reservingCapacity: 512)
+        writer.write(.object(envelope))
+        return writer.bytes + [0x0A]
+    }
+}

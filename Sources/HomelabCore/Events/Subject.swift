@@ -1,0 +1,53 @@
+/// `KIND/NAME`, the address of a resource (SPEC §4.2): KIND and each of NAME's 1–8 segments
+/// match `[A-Za-z0-9][A-Za-z0-9._-]*`. NAME may contain `/`, and becomes nested folders
+/// under `world/KIND/`, so the grammar is also what keeps paths inside the world.
+public struct Subject: Hashable, Sendable, CustomStringConvertible {
+    public let kind: String
+    public let name: String
+
+    public static let maxNameSegments = 8
+    static let maxSegmentLength = 128
+
+    public init(kind: String, name: String) {
+        self.kind = kind
+        self.name = name
+    }
+
+    /// Parses `KIND/NAME`; nil with the reason in `problem` when it does not fit the grammar.
+    public static func parse(_ text: String, minNameSegments: Int = 1, maxNameSegments: Int = maxNameSegments) -> Result<Subject, SubjectError> {
+        let segments = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count >= 1 + minNameSegments else {
+            return .failure(SubjectError("\"\(text)\" is not KIND/NAME"))
+        }
+        guard segments.count <= 1 + maxNameSegments else {
+            return .failure(SubjectError("\"\(text)\" has more than \(maxNameSegments) name segments"))
+        }
+        for segment in segments where !isValidSegment(segment) {
+            return .failure(SubjectError("\"\(text)\": segment \"\(segment)\" does not match [A-Za-z0-9][A-Za-z0-9._-]*"))
+        }
+        return .success(Subject(kind: String(segments[0]), name: segments.dropFirst().joined(separator: "/")))
+    }
+
+    public static func isValidName(_ name: String) -> Bool {
+        let segments = name.split(separator: "/", omittingEmptySubsequences: false)
+        return (1...maxNameSegments).contains(segments.count) && segments.allSatisfy(isValidSegment)
+    }
+
+    static func isValidSegment(_ segment: Substring) -> Bool {
+        let bytes = segment.utf8
+        guard let first = bytes.first, bytes.count <= maxSegmentLength, isAlphanumeric(first) else { return false }
+        return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
+    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+    }
+
+    public var description: String { kind + "/" + name }
+}
+
+public struct SubjectError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

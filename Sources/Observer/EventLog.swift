@@ -1,0 +1,226 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+import HomelabCore
+
+/// The append-only event log (SPEC §4.3): JSON Lines segments `events/YYYY-MM-DD/SEQ.jsonl`,
+/// each named by the 12-digit seq of its first line. The observer is its only writer.
+///
+/// Opening the log recovers it: a torn last line (a crash inside `write`) is cut off before
+/// anything else is appended, and the last batch's event keys are read back so that inbox
+/// files whose lines made it into the log before a crash are not logged twice.
+final class EventLog {
+    struct Segment {
+        let day: String
+        let firstSeq: Int
+        var path: String
+    }
+
+    static let segmentLimit = 64 << 20
+
+    let folder: String
+    private(set) var lastSeq = 0
+    /// `source NUL id` of every event of the last batch in the log.
+    private(set) var lastBatchKeys: Set<String> = []
+    /// Bytes cut off the end when the log was opened (a torn line), for the start-up log.
+    private(set) var tornBytes = 0
+
+    private var fd: Int32 = -1
+    private var current: Segment?
+    private var currentSize = 0
+
+    init(folder: String) throws(SystemError) {
+        self.folder = folder
+        try recover()
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    static func key(source: String, id: String) -> String { source + "\u{0}" + id }
+
+    /// Every segment, oldest first.
+    static func segments(in folder: String) -> [Segment] {
+        var found: [Segment] = []
+        for day in listDirectory(folder).map(\.name).sorted() where isDay(day) {
+            for file in listDirectory(folder + "/" + day).map(\.name) where file.hasSuffix(".jsonl") && file.utf8.count == 18 {
+                guard let first = Int(file.prefix(12)) else { continue }
+                found.append(Segment(day: day, firstSeq: first, path: folder + "/" + day + "/" + file))
+            }
+        }
+        return found.sorted { $0.firstSeq < $1.firstSeq }
+    }
+
+    // MARK: Appending
+
+    /// Appends the lines of one batch (`firstSeq` onwards, received on `day`) and makes them
+    /// durable with one `fdatasync`. A new segment starts on a new day or past the size limit,
+    /// only ever at a batch boundary.
+    func append(_ lines: [UInt8], firstSeq: Int, count: Int, day: String) throws(SystemError) {
+        precondition(firstSeq == lastSeq + 1, "seq \(firstSeq) does not follow \(lastSeq)")
+        if fd < 0 || current?.day != day || currentSize >= EventLog.segmentLimit {
+            try startSegment(day: day, firstSeq: firstSeq)
+        }
+        try FileDescriptor.writeAll(lines, to: fd)
+        try FileDescriptor.syncData(fd)
+        currentSize += lines.count
+        lastSeq = firstSeq + count - 1
+    }
+
+    private func startSegment(day: String, firstSeq: Int) throws(SystemError) {
+        if fd >= 0 { close(fd) }
+        fd = -1
+        let dayFolder = folder + "/" + day
+        if mkdir(dayFolder, 0o755) == 0 {
+            try AtomicFile.syncFolder(folder)
+        } else if Errno.current != .fileExists {
+            throw SystemError("mkdir", Errno.current, subject: dayFolder)
+        }
+        let path = dayFolder + "/" + EventLog.segmentName(firstSeq)
+        fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o644).release()
+        try AtomicFile.syncFolder(dayFolder)
+        current = Segment(day: day, firstSeq: firstSeq, path: path)
+        currentSize = 0
+    }
+
+    static func segmentName(_ firstSeq: Int) -> String {
+        let digits = String(firstSeq)
+        return String(repeating: "0", count: max(0, 12 - digits.count)) + digits + ".jsonl"
+    }
+
+    // MARK: Reading
+
+    /// Calls `body` with every event after `seq`, in order. A seq out of order means the log
+    /// was tampered with; that stops the observer rather than folding a wrong world.
+    func forEachEvent(after seq: Int, _ body: (LoggedEvent) -> Void) throws {
+        let all = EventLog.segments(in: folder)
+        var expected = seq + 1
+        for (index, segment) in all.enumerated() {
+            if index + 1 < all.count && all[index + 1].firstSeq <= seq + 1 { continue }
+            try EventLog.forEachLine(in: segment.path) { line in
+                guard let event = LoggedEvent(line: line) else {
+                    throw LogError("\(segment.path): a line that is not a log event near seq \(expected)")
+                }
+                if event.seq < expected { return }
+                guard event.seq == expected else {
+                    throw LogError("\(segment.path): seq \(event.seq) where \(expected) was expected")
+                }
+                body(event)
+                expected += 1
+            }
+        }
+    }
+
+    /// Splits a segment into lines, reading it in large chunks.
+    static func forEachLine(in path: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        let file = try FileDescriptor.open(path, O_RDONLY)
+        let fd = file.rawValue
+        var buffer = [UInt8](repeating: 0, count: 4 << 20)
+        var filled = 0
+        while true {
+            if filled == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
+            let n = try buffer.withUnsafeMutableBytes { raw in
+                try FileDescriptor.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...])) ?? 0
+            }
+            if n == 0 { break }
+            filled += n
+            var consumed = 0
+            try buffer.withUnsafeBufferPointer { all in
+                while let newline = all[consumed..<filled].firstIndex(of: 0x0A) {
+                    try body(UnsafeBufferPointer(rebasing: all[consumed..<newline]))
+                    consumed = newline + 1
+                }
+            }
+            if consumed > 0 {
+                buffer.withUnsafeMutableBufferPointer { all in
+                    _ = memmove(all.baseAddress!, all.baseAddress! + consumed, filled - consumed)
+                }
+                filled -= consumed
+            }
+        }
+        file.close()
+    }
+
+    // MARK: Recovery
+
+    private func recover() throws(SystemError) {
+        guard let last = EventLog.segments(in: folder).last else { return }
+        let file = try FileDescriptor.open(last.path, O_RDWR)
+        var info = stat()
+        try systemCall("fstat", last.path) { fstat(file.rawValue, &info) }
+        var size = Int(info.st_size)
+
+        // A crash inside `write` can leave a torn last line: cut it off before anything else.
+        if size > 0, try EventLog.readAt(file, last.path, size - 1, 1).first != 0x0A {
+            var position = size, keep = 0
+            while position > 0 {
+                let chunk = min(position, 1 << 16)
+                position -= chunk
+                if let newline = try EventLog.readAt(file, last.path, position, chunk).lastIndex(of: 0x0A) {
+                    keep = position + newline + 1
+                    break
+                }
+            }
+            try systemCall("ftruncate", last.path) { ftruncate(file.rawValue, off_t(keep)) }
+            try file.sync()
+            tornBytes = size - keep
+            size = keep
+        }
+
+        // The last batch: the trailing lines that share the last line's receivedAt (a batch
+        // is stamped with one clock reading). Read a growing window from the end until it
+        // holds a line of an earlier batch, or the whole segment.
+        lastSeq = last.firstSeq - 1
+        var window = 1 << 16
+        while size > 0 {
+            let start = max(0, size - window)
+            let bytes = try EventLog.readAt(file, last.path, start, size - start)
+            var events: [LoggedEvent] = []
+            var lineStart = start == 0 ? 0 : (bytes.firstIndex(of: 0x0A).map { $0 + 1 } ?? bytes.count)
+            while let newline = bytes[lineStart...].firstIndex(of: 0x0A) {
+                let event = bytes.withUnsafeBufferPointer { LoggedEvent(line: UnsafeBufferPointer(rebasing: $0[lineStart..<newline])) }
+                guard let event else {
+                    throw SystemError("read", .invalidArgument, subject: "\(last.path): a line that is not a log event")
+                }
+                events.append(event)
+                lineStart = newline + 1
+            }
+            if let final = events.last {
+                let batch = events.reversed().prefix { $0.receivedAt == final.receivedAt }
+                if batch.count < events.count || start == 0 {
+                    lastSeq = final.seq
+                    lastBatchKeys = Set(batch.map { EventLog.key(source: $0.source, id: $0.id) })
+                    break
+                }
+            }
+            window *= 2
+        }
+        file.close()
+        // Continue appending to the last segment.
+        fd = try FileDescriptor.open(last.path, O_WRONLY | O_APPEND).release()
+        current = last
+        currentSize = size
+    }
+
+    private static func readAt(_ file: borrowing FileDescriptor, _ path: String, _ offset: Int, _ count: Int) throws(SystemError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = try systemCall("pread", path) {
+                bytes.withUnsafeMutableBytes { pread(file.rawValue, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return Array(bytes[0..<done])
+    }
+
+    private static func isDay(_ name: String) -> Bool {
+        name.utf8.count == 10 && Timestamp.isRFC3339(name + "T00:00:00Z")
+    }
+}
+
+struct LogError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,123 @@
+import HomelabCore
+
+/// The rules a dropped event must meet (SPEC §4.1–4.2). Everything here is pure: bytes in,
+/// an event or the reason for refusing it out.
+enum EventValidation {
+    static let maxBytes = 1 << 20
+    static let maxDepth = 32
+    static let maxAttributeLength = 1024
+    static let standardAttributes: Set<String> = ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema", "data", "data_base64"]
+    /// Set by the log, never by a producer.
+    static let reservedAttributes: Set<String> = ["seq", "receivedAt"]
+
+    static func validate(_ bytes: [UInt8]) -> Result<InboxEvent, Rejection> {
+        if bytes.count > maxBytes { return .failure(Rejection("over 1 MiB (\(bytes.count) bytes)")) }
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(bytes, maxDepth: maxDepth)
+        } catch {
+            if error.reason.hasPrefix("nested deeper") { return .failure(Rejection("too deeply nested: \(error)")) }
+            if error.reason.hasPrefix("invalid UTF-8") { return .failure(Rejection("not UTF-8: \(error)")) }
+            return .failure(Rejection("not JSON: \(error)"))
+        }
+        guard let object = document.object else {
+            return .failure(Rejection("not a JSON object (the document is \(document.typeName))"))
+        }
+        return validate(object, bytes: bytes)
+    }
+
+    private static func validate(_ object: JSONObject, bytes: [UInt8]) -> Result<InboxEvent, Rejection> {
+        func text(_ key: String, required: Bool) -> Result<String?, Rejection> {
+            guard let value = object[key] else {
+                return required ? .failure(Rejection("missing \"\(key)\"")) : .success(nil)
+            }
+            guard let string = value.string else { return .failure(Rejection("\"\(key)\" must be a string, not \(value.typeName)")) }
+            if string.isEmpty { return .failure(Rejection("\"\(key)\" is empty")) }
+            if string.utf8.count > maxAttributeLength { return .failure(Rejection("\"\(key)\" is longer than \(maxAttributeLength) bytes")) }
+            return .success(string)
+        }
+        do {
+            let type = try text("type", required: true).get()!
+            let source = try text("source", required: true).get()!
+            let id = try text("id", required: false).get() ?? "sha256:" + Digest.sha256Hex(bytes)
+            let time = try text("time", required: false).get()
+            let subject = try text("subject", required: false).get()
+            let dataContentType = try text("datacontenttype", required: false).get()
+            if let version = try text("specversion", required: false).get(), version != "1.0" {
+                throw Rejection("specversion \"\(version)\" is not supported (only 1.0)")
+            }
+            if let time, !Timestamp.isRFC3339(time) { throw Rejection("\"time\" is not an RFC 3339 timestamp: \"\(time)\"") }
+            if object["data_base64"] != nil { throw Rejection("\"data_base64\" is not supported; send JSON in \"data\"") }
+            for key in object.keys where reservedAttributes.contains(key) {
+                throw Rejection("\"\(key)\" is set by the observer, not by producers")
+            }
+            let data = object["data"]
+            try checkWorldRules(type: type, subject: subject, data: data)
+            let extensions = object.members.filter { !standardAttributes.contains($0.key) }
+            return .success(InboxEvent(id: id, source: source, type: type, subject: subject, time: time, data: data,
+                                       dataContentType: dataContentType, extensions: extensions))
+        } catch let rejection as Rejection {
+            return .failure(rejection)
+        } catch {
+            return .failure(Rejection("\(error)"))
+        }
+    }
+
+    /// The subject and data each world-changing type needs (SPEC §4.2).
+    private static func checkWorldRules(type: String, subject: String?, data: JSONValue?) throws {
+        func parsedSubject(nameSegments: ClosedRange<Int> = 1...Subject.maxNameSegments) throws -> Subject {
+            guard let subject else { throw Rejection("\(type) needs a subject KIND/NAME") }
+            switch Subject.parse(subject, minNameSegments: nameSegments.lowerBound, maxNameSegments: nameSegments.upperBound) {
+            case .success(let parsed): return parsed
+            case .failure(let error): throw Rejection("bad subject: \(error)")
+            }
+        }
+        switch type {
+        case "resource.observed":
+            let parsed = try parsedSubject()
+            try refuseActionKind(parsed, type)
+            guard data?.object != nil else { throw Rejection("resource.observed needs \"data\": an object of observed properties") }
+        case "resource.removed":
+            try refuseActionKind(try parsedSubject(), type)
+        case "resource.snapshot":
+            let parsed = try parsedSubject(nameSegments: 1...(Subject.maxNameSegments - 1))
+            try refuseActionKind(parsed, type)
+            guard let resources = data?["resources"]?.object else {
+                throw Rejection("resource.snapshot needs \"data.resources\": an object mapping NAME to observed properties")
+            }
+            let prefix = parsed.name + "/"
+            for (name, observed) in resources {
+                guard name.hasPrefix(prefix), Subject.isValidName(name) else {
+                    throw Rejection("resource.snapshot of \(parsed): \"\(name)\" is not a valid NAME under \(prefix)")
+                }
+                guard observed.object != nil else {
+                    throw Rejection("resource.snapshot: the properties of \"\(name)\" must be an object")
+                }
+            }
+        case "node.heartbeat":
+            let parsed = try parsedSubject()
+            guard parsed.kind == "node" else { throw Rejection("node.heartbeat needs a subject node/NAME, not \"\(parsed)\"") }
+        default:
+            if type.hasPrefix("action.") {
+                let parsed = try parsedSubject(nameSegments: 1...1)
+                guard parsed.kind == "action" else { throw Rejection("\(type) needs a subject action/ID, not \"\(parsed)\"") }
+                if let data, data.object == nil { throw Rejection("\(type): \"data\" must be an object") }
+            } else if let subject, case .failure(let error) = Subject.parse(subject) {
+                throw Rejection("bad subject: \(error)")
+            }
+        }
+    }
+
+    private static func refuseActionKind(_ subject: Subject, _ type: String) throws {
+        if subject.kind == "action" { throw Rejection("\(type) cannot change action/…; actions change only through action.* events") }
+    }
+}
+
+/// The observer's acceptance rules, for producers that want to check before dropping a file.
+public enum InboxRules {
+    /// Nil when the observer would accept `bytes`; otherwise the reason it would refuse them.
+    public static func refusal(_ bytes: [UInt8]) -> String? {
+        if case .failure(let rejection) = EventValidation.validate(bytes) { return rejection.reason }
+        return nil
+    }
+}

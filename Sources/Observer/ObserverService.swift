@@ -1,0 +1,261 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+import HomelabCore
+
+/// The observer: inbox → append-only event log → world state (SPEC §3–4).
+///
+/// One loop watches `inbox/`; every wake-up's complete `*.json` files become one batch, and a
+/// batch is committed in this order (see `commit`):
+///
+/// 1. read and validate every file; refusals are moved to `rejected/` with their reason;
+/// 2. number the accepted events (gap-free seq, one `receivedAt` for the batch) and append
+///    their lines to the log with one `fdatasync` — from here on they are accepted;
+/// 3. unlink their inbox files, then one `fsync` of `inbox/`;
+/// 4. fold them into `world/` (each changed resource written once) and write the checkpoint.
+///
+/// A `kill -9` between 2 and 3 leaves inbox files whose lines are already in the log: they
+/// can only belong to the log's last batch (batch N+1 starts after batch N's step 3), so on
+/// start-up the keys (source, id) of that batch are read back and such files are deleted
+/// instead of being logged twice. A kill between 3 and 4 leaves the world behind the log:
+/// start-up replays the log after the checkpoint (the fold is idempotent on a suffix). A torn
+/// line from a kill inside `write` is cut off by `EventLog` before anything else happens;
+/// its files are still in the inbox. After a reboot, or with no checkpoint, the whole world
+/// is rebuilt from the log.
+public final class ObserverService {
+    public static let service = "observer"
+    static let maxBatch = 8192
+
+    private let root: RuntimeRoot
+    private let logger: Logger
+    private let heartbeat: Duration
+    private var log: EventLog!
+    private var world = World()
+    private var store: WorldStore
+    private let rejected: RejectedFolder
+    private var reactor: Reactor!
+    private var watch: DirectoryWatch?
+    private var queue: [String] = []
+    private var queued: Set<String> = []
+    private var batchScheduled = false
+    /// Keys of the log's last batch before this start: their files may still be in the inbox.
+    private var alreadyLogged: Set<String> = []
+    private var status: ObserverStatus
+    private var failure: Error?
+
+    public init(configuration: Configuration, logger: Logger) {
+        root = configuration.root
+        self.logger = logger
+        heartbeat = .seconds(configuration.heartbeatSeconds)
+        store = WorldStore(folder: configuration.root.world)
+        rejected = RejectedFolder(path: configuration.root.rejected)
+        status = ObserverStatus(startedAt: Timestamp.now())
+    }
+
+    /// Recovers, then serves until SIGTERM/SIGINT. Throws what stopped it otherwise.
+    public func run() throws {
+        try root.create()
+        let lock = try ServiceLock(path: root.state + "/observer.lock", service: Self.service, root: root.path)
+        defer { lock.release() }
+        log = try EventLog(folder: root.events)
+        if log.tornBytes > 0 {
+            logger.warning("cut off a torn last line (\(log.tornBytes) bytes) left in the log by a crash")
+        }
+        try recoverWorld()
+        alreadyLogged = log.lastBatchKeys
+
+        reactor = try Reactor()
+        defer { reactor.shutdown() }
+        try reactor.stopOnTermination { [logger] signal in
+            logger.info("\(Signals.name(signal)) received: stopping after the batch in hand")
+        }
+        try reactor.onSignals([SIGHUP]) { [logger] _ in logger.info("SIGHUP received: the observer has nothing to reload") }
+        watch = try DirectoryWatch(reactor: reactor, root: root.inbox) { [unowned self] events in self.enqueue(events) }
+        reactor.timer(after: heartbeat, repeating: heartbeat) { [unowned self] in self.writeStatus() }
+        writeStatus()
+        logger.info("watching \(root.inbox): log at seq \(log.lastSeq), world has \(world.resourceCount) resources")
+        try reactor.run()
+        if let failure { throw failure }
+        writeStatus()
+        logger.info("stopped: \(status.accepted) accepted, \(status.rejected) rejected in \(status.batches) batches")
+    }
+
+    // MARK: Start-up
+
+    private func recoverWorld() throws {
+        let checkpoint = Checkpoint.read(root.observerCheckpoint)
+        var reason = "no checkpoint"
+        if let checkpoint {
+            if checkpoint.bootID != Checkpoint.currentBootID {
+                reason = "checkpoint from an earlier boot"
+            } else if checkpoint.seq > log.lastSeq {
+                reason = "checkpoint at seq \(checkpoint.seq) is past the log's end (\(log.lastSeq))"
+            } else if let (seq, generatedAt) = store.readIndex(), store.load(into: world) != nil {
+                world.restoreIndex(seq: seq, generatedAt: generatedAt)
+                let replayed = try replay(after: checkpoint.seq, label: "catching up")
+                if replayed > 0 { try saveWorld() }
+                return
+            } else {
+                reason = "world/ is not readable as written"
+                world = World()
+            }
+        }
+        logger.info("rebuilding world/ from the log (\(reason))")
+        let started = MonotonicTime.now()
+        let replayed = try replay(after: 0, label: "rebuild")
+        try store.replaceAll(with: world)
+        try Checkpoint(seq: log.lastSeq, bootID: Checkpoint.currentBootID).write(root.observerCheckpoint, at: .now())
+        let seconds = (MonotonicTime.now() - started).milliseconds / 1000
+        logger.info("rebuilt world/ from \(replayed) events in \(String(format2: seconds)) s: \(world.resourceCount) resources")
+    }
+
+    /// Folds the log after `seq` into the world, with progress for long replays.
+    private func replay(after seq: Int, label: String) throws -> Int {
+        let total = log.lastSeq - seq
+        guard total > 0 else { return 0 }
+        var done = 0
+        try log.forEachEvent(after: seq) { event in
+            world.apply(event)
+            done += 1
+            if done % 100_000 == 0 { logger.info("\(label): \(done)/\(total) events (\(done * 100 / total)%)") }
+        }
+        if label != "rebuild" { logger.info("\(label): folded \(done) events logged after the checkpoint") }
+        return done
+    }
+
+    private func saveWorld() throws(SystemError) {
+        try store.write(world, keys: world.takeDirty())
+        try Checkpoint(seq: log.lastSeq, bootID: Checkpoint.currentBootID).write(root.observerCheckpoint, at: .now())
+    }
+
+    // MARK: Batches
+
+    private func enqueue(_ events: [WatchEvent]) {
+        for event in events {
+            switch event.kind {
+            case .ready where event.path.hasSuffix(".json"), .directoryAdded:
+                if queued.insert(event.path).inserted { queue.append(event.path) }
+            default:
+                continue  // temporaries (*.tmp), removals
+            }
+        }
+        scheduleBatch()
+    }
+
+    private func scheduleBatch() {
+        guard !batchScheduled, !queue.isEmpty else { return }
+        batchScheduled = true
+        reactor.runSoon { [unowned self] in
+            batchScheduled = false
+            let count = min(queue.count, Self.maxBatch)
+            let paths = Array(queue[0..<count])
+            queue.removeFirst(count)
+            for path in paths { queued.remove(path) }
+            do {
+                try commit(paths)
+            } catch {
+                // The log may be in doubt: stop, and let the restart's recovery sort it out.
+                logger.error("batch failed, stopping: \(error)")
+                failure = error
+                reactor.stop()
+                return
+            }
+            scheduleBatch()
+        }
+    }
+
+    private func commit(_ paths: [String]) throws {
+        let started = MonotonicTime.now()
+        let now = Timestamp.now()
+        let receivedAt = now.iso8601Milliseconds
+        var accepted: [(path: String, event: InboxEvent)] = []
+        var refused: [(path: String, reason: Rejection)] = []
+        var duplicates: [String] = []
+        for path in paths {
+            switch InboxReader.read(path) {
+            case .gone:
+                continue
+            case .rejected(let reason):
+                refused.append((path, reason))
+            case .bytes(let bytes):
+                switch EventValidation.validate(bytes) {
+                case .failure(let reason):
+                    refused.append((path, reason))
+                case .success(let event):
+                    if !alreadyLogged.isEmpty && alreadyLogged.contains(EventLog.key(source: event.source, id: event.id)) {
+                        duplicates.append(path)
+                    } else {
+                        accepted.append((path, event))
+                    }
+                }
+            }
+        }
+
+        // 2. The log: from here on the events are accepted.
+        let firstSeq = log.lastSeq + 1
+        var lines: [UInt8] = []
+        var logged: [LoggedEvent] = []
+        logged.reserveCapacity(accepted.count)
+        for (offset, item) in accepted.enumerated() {
+            let event = item.event.logged(seq: firstSeq + offset, receivedAt: receivedAt)
+            lines.append(contentsOf: event.line)
+            logged.append(event)
+        }
+        if !logged.isEmpty { try log.append(lines, firstSeq: firstSeq, count: logged.count, day: now.day) }
+
+        for (path, reason) in refused {
+            do {
+                try rejected.reject(path, reason: reason, at: now)
+            } catch {
+                logger.warning("could not move \(path) to rejected/ (\(reason.reason)): \(error)")
+            }
+        }
+
+        // 3. The inbox, made durable with one folder fsync.
+        for path in accepted.map(\.path) + duplicates where unlink(path) != 0 && Errno.current != .noSuchFile {
+            logger.warning("could not remove \(path) from the inbox: \(Errno.current)")
+        }
+        if !accepted.isEmpty || !duplicates.isEmpty || !refused.isEmpty { try AtomicFile.syncFolder(root.inbox) }
+        if !refused.isEmpty { try AtomicFile.syncFolder(root.rejected) }
+
+        // 4. The world and the checkpoint.
+        for event in logged { world.apply(event) }
+        if !logged.isEmpty { try saveWorld() }
+
+        let elapsed = MonotonicTime.now() - started
+        status.record(accepted: logged.count, rejected: refused.count, duplicates: duplicates.count, at: now, duration: elapsed)
+        guard !logged.isEmpty || !refused.isEmpty || !duplicates.isEmpty else { return }
+        var line = "batch: accepted \(logged.count), rejected \(refused.count)"
+        if !duplicates.isEmpty { line += ", \(duplicates.count) already logged before a restart" }
+        if let last = logged.last { line += ", seq \(firstSeq)–\(last.seq)" }
+        line += ", \(String(format2: elapsed.milliseconds)) ms"
+        logger.info(line)
+        for (path, reason) in refused { logger.debug("rejected \(path): \(reason.reason)") }
+    }
+
+    // MARK: Status
+
+    private func writeStatus() {
+        status.seq = log.lastSeq
+        status.resources = world.resourceCount
+        status.ignoredTypes = world.ignoredEvents
+        status.overflows = watch?.overflows ?? 0
+        status.rescans = watch?.rescans ?? 0
+        status.queued = queue.count
+        do {
+            try AtomicFile.write(status.json(), to: root.serviceState(Self.service), durable: false)
+        } catch {
+            logger.warning("could not write the heartbeat: \(error)")
+        }
+    }
+}
+
+extension String {
+    /// A number with two decimals, for log lines.
+    init(format2 value: Double) {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = abs(hundredths % 100)
+        self = "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}

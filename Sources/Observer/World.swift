@@ -1,0 +1,176 @@
+import HomelabCore
+
+/// The world as the fold of the log (SPEC §4.2), held in memory and written to `world/` by
+/// `WorldStore`. Each resource's file is a pure function of the events that touched it, and
+/// the bytes are produced by one serializer, so folding incrementally and rebuilding from the
+/// whole log give the same files.
+///
+/// Replaying a suffix of the log onto a world that already reflects part of it ends in the
+/// same state (every event overwrites what it touches; lifecycle steps are skipped when the
+/// action already has them), which is what lets recovery replay from the checkpoint without
+/// knowing how far the last batch's world writes got.
+final class World {
+    struct Resource {
+        /// The `observed` object, serialized.
+        var observed: [UInt8]
+        var lastSeen: String
+        var source: String
+        var seq: Int
+        /// For actions: each lifecycle step, serialized.
+        var lifecycle: [[UInt8]]?
+    }
+
+    struct Key: Hashable {
+        let kind: String
+        let name: String
+    }
+
+    private(set) var kinds: [String: [String: Resource]] = [:]
+    private(set) var seq = 0
+    private(set) var generatedAt: String?
+    /// Resources changed (or deleted) since `takeDirty()`.
+    private var dirty: Set<Key> = []
+    /// Events of types the world does not know: logged and counted, nothing else.
+    private(set) var ignoredEvents = 0
+
+    var resourceCount: Int { kinds.values.reduce(0) { $0 + $1.count } }
+
+    func resource(_ key: Key) -> Resource? { kinds[key.kind]?[key.name] }
+
+    func takeDirty() -> Set<Key> {
+        defer { dirty.removeAll(keepingCapacity: true) }
+        return dirty
+    }
+
+    /// Restores a resource read back from `world/` (start-up without a rebuild).
+    func load(_ key: Key, _ resource: Resource) { kinds[key.kind, default: [:]][key.name] = resource }
+
+    func restoreIndex(seq: Int, generatedAt: String?) {
+        self.seq = seq
+        self.generatedAt = generatedAt
+    }
+
+    // MARK: The fold
+
+    func apply(_ event: LoggedEvent) {
+        defer {
+            seq = event.seq
+            generatedAt = event.receivedAt
+        }
+        let subject = event.subject.flatMap { try? Subject.parse($0).get() }
+        switch event.type {
+        case "resource.observed":
+            guard let subject, let data = event.data else { return }
+            put(subject, Resource(observed: JSONWriter.encode(data), lastSeen: event.time, source: event.source, seq: event.seq))
+        case "resource.removed":
+            guard let subject else { return }
+            remove(Key(kind: subject.kind, name: subject.name))
+        case "resource.snapshot":
+            guard let subject, let resources = event.data?["resources"]?.object else { return }
+            let prefix = subject.name + "/"
+            var listed: Set<String> = []
+            for (name, observed) in resources {
+                listed.insert(name)
+                put(Subject(kind: subject.kind, name: name),
+                    Resource(observed: JSONWriter.encode(observed), lastSeen: event.time, source: event.source, seq: event.seq))
+            }
+            for name in kinds[subject.kind]?.keys ?? [:].keys where name.hasPrefix(prefix) && !listed.contains(name) {
+                remove(Key(kind: subject.kind, name: name))
+            }
+        case "node.heartbeat":
+            guard let subject else { return }
+            if var node = resource(Key(kind: subject.kind, name: subject.name)) {
+                node.lastSeen = event.time
+                put(subject, node)
+            } else {
+                put(subject, Resource(observed: Array("{}".utf8), lastSeen: event.time, source: event.source, seq: event.seq))
+            }
+        default:
+            if event.type.hasPrefix("action."), let subject {
+                applyAction(event, subject)
+            } else {
+                ignoredEvents += 1
+            }
+        }
+    }
+
+    /// `world/action/ID.json`: the latest step's data as `observed` (with `state`), and the
+    /// whole lifecycle, each step with its actor and time — the audit trail.
+    private func applyAction(_ event: LoggedEvent, _ subject: Subject) {
+        let key = Key(kind: subject.kind, name: subject.name)
+        let existing = resource(key)
+        if let existing, existing.seq >= event.seq { return }  // replayed: already folded
+        let step = String(event.type.dropFirst("action.".count))
+        var observed = event.data?.object ?? [:]
+        observed["state"] = .string(step)
+        let actor = event.data?["actor"]?.string ?? event.source
+        let record: JSONValue = .object([
+            "step": .string(step), "actor": .string(actor), "time": .string(event.time), "seq": .int(event.seq),
+        ])
+        var lifecycle = existing?.lifecycle ?? []
+        lifecycle.append(JSONWriter.encode(record))
+        put(subject, Resource(observed: JSONWriter.encode(.object(observed)), lastSeen: event.time, source: event.source,
+                              seq: event.seq, lifecycle: lifecycle))
+    }
+
+    private func put(_ subject: Subject, _ resource: Resource) {
+        kinds[subject.kind, default: [:]][subject.name] = resource
+        dirty.insert(Key(kind: subject.kind, name: subject.name))
+    }
+
+    private func remove(_ key: Key) {
+        guard kinds[key.kind]?.removeValue(forKey: key.name) != nil else { return }
+        if kinds[key.kind]?.isEmpty == true { kinds[key.kind] = nil }
+        dirty.insert(key)
+    }
+
+    // MARK: Files
+
+    /// The bytes of `world/KIND/NAME.json`.
+    static func fileBytes(_ key: Key, _ resource: Resource) -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: resource.observed.count + 160)
+        writer.appendRaw("{\"kind\":")
+        writer.write(string: key.kind)
+        writer.appendRaw(",\"name\":")
+        writer.write(string: key.name)
+        writer.appendRaw(",\"observed\":")
+        writer.appendRaw(resource.observed)
+        writer.appendRaw(",\"lastSeen\":")
+        writer.write(string: resource.lastSeen)
+        writer.appendRaw(",\"source\":")
+        writer.write(string: resource.source)
+        writer.appendRaw(",\"seq\":\(resource.seq)")
+        if let lifecycle = resource.lifecycle {
+            writer.appendRaw(",\"lifecycle\":[")
+            for (index, step) in lifecycle.enumerated() {
+                if index > 0 { writer.appendRaw(",") }
+                writer.appendRaw(step)
+            }
+            writer.appendRaw("]")
+        }
+        writer.appendRaw("}\n")
+        return writer.bytes
+    }
+
+    /// Reads a resource file back; nil when it is not one of ours.
+    static func parseFile(_ bytes: [UInt8]) -> (Key, Resource)? {
+        guard let object = (try? JSONParser.parse(bytes, maxDepth: JSONParser.defaultMaxDepth + 2))?.object,
+              let kind = object["kind"]?.string, let name = object["name"]?.string, let observed = object["observed"],
+              let lastSeen = object["lastSeen"]?.string, let source = object["source"]?.string, let seq = object["seq"]?.int
+        else { return nil }
+        let lifecycle = object["lifecycle"]?.array?.map { JSONWriter.encode($0) }
+        return (Key(kind: kind, name: name),
+                Resource(observed: JSONWriter.encode(observed), lastSeen: lastSeen, source: source, seq: seq, lifecycle: lifecycle))
+    }
+
+    /// `world/index.json`: the last folded seq, that event's receipt time (so a rebuild writes
+    /// the same bytes), and the resources per kind.
+    var indexBytes: [UInt8] {
+        var byKind = JSONObject()
+        for kind in kinds.keys.sorted() { byKind[kind] = .int(kinds[kind]!.count) }
+        let index: JSONValue = .object([
+            "seq": .int(seq), "generatedAt": generatedAt.map(JSONValue.string) ?? .null, "byKind": .object(byKind),
+        ])
+        return JSONWriter.encode(index) + [0x0A]
+    }
+}

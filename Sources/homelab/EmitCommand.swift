@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+import HomelabCore
+import Observer
+
+extension Command {
+    static let emit = Command(
+        name: "emit",
+        summary: "drop one event into the inbox safely",
+        help: """
+        usage: homelab emit --type TYPE --source SOURCE [--subject KIND/NAME] [--data JSON]
+                            [--id ID] [--time RFC3339] [--inbox FOLDER]
+
+        Writes one CloudEvents JSON file into the inbox under a hidden temporary name, then
+        renames it into place, so the observer never sees half a file. The event is checked
+        against the observer's rules first; a refusal is printed and nothing is written.
+        Prints the path of the dropped file.
+
+          --id      default: a fresh random id
+          --time    default: now
+          --inbox   default: $HOMELAB_ROOT/inbox
+
+        example: homelab emit --type resource.observed --source node/nas \\
+                   --subject container/nas/jellyfin --data '{"state":"exited"}'
+        """,
+        run: runEmit
+    )
+
+    private static func runEmit(_ arguments: [String]) -> Int32 {
+        let options: Options
+        do {
+            options = try Options(arguments, command: "emit", valued: ["--type", "--source", "--subject", "--data", "--id", "--time", "--inbox"])
+        } catch {
+            CommandLine.warn("\(error)")
+            return 2
+        }
+        if let extra = options.positional.first {
+            CommandLine.warn("emit: unexpected argument '\(extra)' (see homelab emit --help)")
+            return 2
+        }
+        guard let type = options.values["--type"], let source = options.values["--source"] else {
+            CommandLine.warn("emit: --type and --source are required (see homelab emit --help)")
+            return 2
+        }
+        let now = Timestamp.now()
+        var event: JSONObject = [
+            "specversion": .string("1.0"), "id": .string(options.values["--id"] ?? Digest.randomHex()),
+            "source": .string(source), "type": .string(type),
+        ]
+        if let subject = options.values["--subject"] { event["subject"] = .string(subject) }
+        event["time"] = .string(options.values["--time"] ?? now.iso8601Milliseconds)
+        if let data = options.values["--data"] {
+            do {
+                event["data"] = try JSONParser.parse(Array(data.utf8))
+            } catch {
+                CommandLine.warn("emit: --data is not JSON: \(error)")
+                return 2
+            }
+        }
+        let bytes = JSONWriter.encode(.object(event)) + [0x0A]
+        if let refusal = InboxRules.refusal(bytes) {
+            CommandLine.warn("emit: the observer would refuse this event: \(refusal)")
+            return 2
+        }
+        let inbox: String
+        if let given = options.values["--inbox"] {
+            inbox = given
+        } else {
+            do {
+                inbox = try Configuration(environment: Configuration.processEnvironment()).root.inbox
+            } catch {
+                CommandLine.warn("emit: \(error)")
+                return 2
+            }
+        }
+        let path = "\(inbox)/\(now.secondsSinceEpoch)\(String(format: now.nanoseconds))-\(getpid())-\(Digest.randomHex().prefix(8)).json"
+        do {
+            try AtomicFile.write(bytes, to: path)
+        } catch {
+            CommandLine.warn("emit: \(error)")
+            return 1
+        }
+        print(path)
+        return 0
+    }
+}
+
+extension String {
+    /// Nanoseconds as 9 digits, so names sort by time.
+    fileprivate init(format nanoseconds: Int32) {
+        let digits = String(nanoseconds)
+        self = String(repeating: "0", count: 9 - digits.count) + digits
+    }
+}

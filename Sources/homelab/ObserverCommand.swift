@@ -1,0 +1,28 @@
+import Observer
+
+extension Command {
+    static let observer = Command(
+        name: "observer",
+        summary: "run the observer: inbox → event log → world/",
+        help: """
+        usage: homelab observer
+
+        Runs the observer in the foreground on $HOMELAB_ROOT (default /opt/homelab): ingests every
+        complete *.json dropped into inbox/, appends it to the event log under events/, folds it
+        into world/, and moves refused files to rejected/ with a NAME.reason.json. SIGTERM or
+        Ctrl-C stops it after the batch in hand. Delete state/observer_checkpoint.json and
+        restart it to rebuild world/ from the log.
+
+        environment: HOMELAB_ROOT, HOMELAB_HEARTBEAT_SECONDS, HOMELAB_LOG_LEVEL
+        """,
+        run: { arguments in
+            guard arguments.isEmpty else {
+                CommandLine.warn("observer: unexpected argument '\(arguments[0])' (see homelab observer --help)")
+                return 2
+            }
+            return ServiceLauncher.run(ObserverService.service) { configuration, logger in
+                try ObserverService(configuration: configuration, logger: logger).run()
+            }
+        }
+    )
+}

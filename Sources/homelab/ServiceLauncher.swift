@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+import HomelabCore
+
+/// What every service command shares: configuration from the environment (a bad setting is
+/// one line and exit 2), the runtime root's layout, a logger to stderr and `logs/SERVICE.log`,
+/// and one error line with exit 1 if the service stops on a failure.
+enum ServiceLauncher {
+    static func run(_ service: String, _ body: (Configuration, Logger) throws -> Void) -> Int32 {
+        let configuration: Configuration
+        do {
+            configuration = try Configuration(environment: Configuration.processEnvironment())
+        } catch {
+            CommandLine.warn("\(service): \(error)")
+            return 2
+        }
+        do {
+            try configuration.root.create()
+        } catch {
+            CommandLine.warn("\(service): cannot prepare the runtime root: \(error)")
+            return 1
+        }
+        let logger = Logger(service: service, level: configuration.logLevel, file: configuration.root.serviceLog(service))
+        do {
+            try body(configuration, logger)
+            return 0
+        } catch {
+            logger.error("\(error)")
+            return 1
+        }
+    }
+}
+
+/// Parses `--name value` options and bare arguments against a fixed list of option names.
+struct Options {
+    var values: [String: String] = [:]
+    var positional: [String] = []
+
+    init(_ arguments: [String], command: String, valued: Set<String>, flags: Set<String> = []) throws(UsageError) {
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if valued.contains(argument) {
+                guard index + 1 < arguments.count else { throw UsageError("\(command): \(argument) needs a value") }
+                values[argument] = arguments[index + 1]
+                index += 2
+            } else if flags.contains(argument) {
+                values[argument] = ""
+                index += 1
+            } else if argument.hasPrefix("-") {
+                throw UsageError("\(command): unknown option '\(argument)' (see homelab \(command) --help)")
+            } else {
+                positional.append(argument)
+                index += 1
+            }
+        }
+    }
+}
+
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+import HomelabCore
+@testable import Observer
+
+private func temporaryFolder() -> String {
+    var template = Array("/dev/shm/eventlog.XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+}
+
+private func batch(_ seqs: ClosedRange<Int>, receivedAt: String) -> [UInt8] {
+    seqs.flatMap { seq in
+        LoggedEvent(seq: seq, id: "id-\(seq)", source: "test", type: "t", subject: nil, time: receivedAt, receivedAt: receivedAt, data: nil).line
+    }
+}
+
+@Suite struct EventLogTests {
+    @Test func appendsRecoversAndReadsBack() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        do {
+            let log = try EventLog(folder: folder)
+            #expect(log.lastSeq == 0)
+            try log.append(batch(1...3, receivedAt: "2026-11-26T10:00:00.000Z"), firstSeq: 1, count: 3, day: "2026-11-26")
+            try log.append(batch(4...5, receivedAt: "2026-11-27T00:00:00.001Z"), firstSeq: 4, count: 2, day: "2026-11-27")
+        }
+        #expect(FileManager.default.fileExists(atPath: folder + "/2026-11-26/000000000001.jsonl"))
+        #expect(FileManager.default.fileExists(atPath: folder + "/2026-11-27/000000000004.jsonl"))
+        let reopened = try EventLog(folder: folder)
+        #expect(reopened.lastSeq == 5)
+        #expect(reopened.lastBatchKeys == [EventLog.key(source: "test", id: "id-4"), EventLog.key(source: "test", id: "id-5")])
+        var seen: [Int] = []
+        try reopened.forEachEvent(after: 2) { seen.append($0.seq) }
+        #expect(seen == [3, 4, 5])
+        try reopened.append(batch(6...6, receivedAt: "2026-11-27T00:00:01.000Z"), firstSeq: 6, count: 1, day: "2026-11-27")
+        #expect(try String(contentsOfFile: folder + "/2026-11-27/000000000004.jsonl", encoding: .utf8).split(separator: "\n").count == 3)
+    }
+
+    @Test func cutsATornLastLineBeforeAppending() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        do {
+            let log = try EventLog(folder: folder)
+            try log.append(batch(1...2, receivedAt: "2026-11-26T10:00:00.000Z"), firstSeq: 1, count: 2, day: "2026-11-26")
+        }
+        let segment = folder + "/2026-11-26/000000000001.jsonl"
+        let handle = FileHandle(forWritingAtPath: segment)!
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"specversion":"1.0","id":"id-3","sou"#.utf8))
+        handle.closeFile()
+        let log = try EventLog(folder: folder)
+        #expect(log.tornBytes == 37)
+        #expect(log.lastSeq == 2)
+        try log.append(batch(3...3, receivedAt: "2026-11-26T10:00:01.000Z"), firstSeq: 3, count: 1, day: "2026-11-26")
+        var seqs: [Int] = []
+        try log.forEachEvent(after: 0) { seqs.append($0.seq) }
+        #expect(seqs == [1, 2, 3])
+    }
+
+    @Test func aGapInTheLogStopsTheReplayWithAClearError() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/2026-11-26", withIntermediateDirectories: true)
+        let lines = batch(1...2, receivedAt: "2026-11-26T10:00:00.000Z") + batch(4...4, receivedAt: "2026-11-26T10:00:00.000Z")
+        try Data(lines).write(to: URL(fileURLWithPath: folder + "/2026-11-26/000000000001.jsonl"))
+        let log = try EventLog(folder: folder)
+        #expect { try log.forEachEvent(after: 0) { _ in } } throws: { "\($0)".contains("seq 4 where 3 was expected") }
+    }
+}
