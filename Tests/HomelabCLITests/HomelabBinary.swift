@@ -15,9 +15,15 @@ final class HomelabProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var outText = "", errText = ""
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: HomelabProcess.binary)
-        process.arguments = arguments
+    /// Runs `homelab ARGUMENTS`, or `LAUNCHER... homelab ARGUMENTS` (e.g. setpriv to drop root).
+    init(_ arguments: [String], environment: [String: String] = [:], launcher: [String] = []) throws {
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [HomelabProcess.binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: HomelabProcess.binary)
+            process.arguments = arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = errors
@@ -32,6 +38,7 @@ final class HomelabProcess: @unchecked Sendable {
         try process.run()
     }
 
+    var pid: Int32 { process.processIdentifier }
     var standardOutput: String { lock.withLock { outText } }
     var standardError: String { lock.withLock { errText } }
 

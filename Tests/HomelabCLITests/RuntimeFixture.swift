@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// A temporary runtime root and the producer's side of it: files staged on the same
+/// filesystem and renamed into the inbox, as SPEC §4.1 asks of producers.
+final class RuntimeFixture: @unchecked Sendable {
+    let root: String
+    let stage: String
+
+    /// On tmpfs unless the test needs the real disk (fdatasync, ext4 behaviour).
+    init(onDisk: Bool = false) throws {
+        var template = Array("\(onDisk ? "/var/tmp" : "/dev/shm")/homelab-e2e.XXXXXX".utf8CString)
+        let base = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        root = base + "/root"
+        stage = base + "/stage"
+        for folder in [root, stage, root + "/inbox"] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: (root as NSString).deletingLastPathComponent) }
+
+    /// Lets a service running as `uid` (the image's `homelab` user) own the runtime root.
+    func handOver(toUID uid: uid_t) {
+        chmod((root as NSString).deletingLastPathComponent, 0o755)  // mkdtemp made it 0700
+        chown(root, uid, uid)
+        chown(inbox, uid, uid)
+    }
+
+    var environment: [String: String] { ["HOMELAB_ROOT": root, "HOMELAB_HEARTBEAT_SECONDS": "1"] }
+    var inbox: String { root + "/inbox" }
+    var world: String { root + "/world" }
+    var checkpoint: String { root + "/state/observer_checkpoint.json" }
+
+    func observer(launcher: [String] = []) throws -> HomelabProcess {
+        try HomelabProcess(["observer"], environment: environment, launcher: launcher)
+    }
+
+    /// Writes `text` under a hidden name in the stage folder, then renames it into the inbox.
+    func drop(_ name: String, _ text: String) {
+        let temporary = stage + "/." + name
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        precondition(fd >= 0, "open \(temporary)")
+        let bytes = Array(text.utf8)
+        precondition(write(fd, bytes, bytes.count) == bytes.count)
+        close(fd)
+        precondition(rename(temporary, inbox + "/" + name) == 0, "rename into inbox")
+    }
+
+    static func observed(id: String, subject: String, data: String) -> String {
+        #"{"specversion":"1.0","id":"\#(id)","type":"resource.observed","source":"node/test","subject":"\#(subject)","data":\#(data)}"#
+    }
+
+    /// Every line of the log, in file order.
+    func logLines() -> [[String: Any]] {
+        let events = root + "/events"
+        var lines: [[String: Any]] = []
+        let days = ((try? FileManager.default.contentsOfDirectory(atPath: events)) ?? []).sorted()
+        for day in days {
+            let segments = ((try? FileManager.default.contentsOfDirectory(atPath: events + "/" + day)) ?? []).filter { $0.hasSuffix(".jsonl") }.sorted()
+            for segment in segments {
+                let text = (try? String(contentsOfFile: events + "/" + day + "/" + segment, encoding: .utf8)) ?? ""
+                for line in text.split(separator: "\n") {
+                    if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] { lines.append(object) }
+                }
+            }
+        }
+        return lines
+    }
+
+    func checkpointSeq() -> Int? {
+        guard let data = FileManager.default.contents(atPath: checkpoint),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["seq"] as? Int
+    }
+
+    func inboxNames() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: inbox)) ?? []).filter { !$0.hasPrefix(".") }
+    }
+
+    /// Every file under world/ (relative path → bytes).
+    func worldFiles() -> [String: Data] {
+        var files: [String: Data] = [:]
+        guard let walker = FileManager.default.enumerator(atPath: world) else { return files }
+        while let relative = walker.nextObject() as? String {
+            var isFolder: ObjCBool = false
+            let path = world + "/" + relative
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue {
+                files[relative] = FileManager.default.contents(atPath: path)
+            }
+        }
+        return files
+    }
+
+    /// Waits (polling, on the test's side) until the observer has taken everything in the
+    /// inbox and folded `seq` events.
+    @discardableResult
+    func waitForIdle(seq: Int, timeout: TimeInterval = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if inboxNames().isEmpty && checkpointSeq() == seq { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+}
