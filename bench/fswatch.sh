@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 N=${1:-10000}
 WORK=${2:-/var/tmp/homelab-bench}
 scripts/install-deps.sh bench >/dev/null
-swift build -c release --product homelab >/dev/null
-BIN=$(swift build -c release --show-bin-path)/homelab
+swift build -c release --static-swift-stdlib --product homelab >/dev/null  # as in the image
+BIN=$(swift build -c release --static-swift-stdlib --show-bin-path)/homelab
 mkdir -p "$WORK/bin"
 cc -O2 -Wall -o "$WORK/bin/latency_probe" bench/latency_probe.c
 run=$WORK/run-$(date +%s)-$$

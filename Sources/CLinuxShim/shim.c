@@ -2,6 +2,7 @@
 
 #include <string.h>
 #include <sys/random.h>
+#include <linux/fs.h>
 
 int CLinuxShim_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -101,4 +102,8 @@ int CLinuxShim_random(void *buffer, size_t count) {
         done += (size_t)n;
     }
     return 0;
+}
+
+int CLinuxShim_rename_exchange(const char *a, const char *b) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
 }

@@ -187,8 +187,12 @@ public final class DirectoryWatch {
             if fileKind(path) == .other { out.append(WatchEvent(.ready, path)) }
         } else if mask.contains(.modify) {
             out.append(WatchEvent(.appended, path))
-        } else if mask.contains(.delete) || mask.contains(.movedFrom) {
+        } else if mask.contains(.delete) {
             out.append(WatchEvent(.removed, path))
+        } else if mask.contains(.movedFrom) {
+            // Gone, unless the name was swapped (RENAME_EXCHANGE reports the file arriving,
+            // then leaving) or refilled since: then what stands there now is complete.
+            out.append(WatchEvent(fileKind(path) == nil ? .removed : .ready, path))
         }
     }
 

@@ -49,6 +49,8 @@ enum InboxReader {
             }
             if n == 0 { break }
             count += n
+            // A regular file reads short only at its end: no second call just to see 0.
+            if count < bytes.count { break }
         }
         if count > maxBytes { return .rejected(Rejection("over 1 MiB (\(count) bytes)")) }
         bytes.removeLast(bytes.count - count)

@@ -12,13 +12,13 @@ import HomelabCore
 /// 1. read and validate every file; refusals are moved to `rejected/` with their reason;
 /// 2. number the accepted events (gap-free seq, one `receivedAt` for the batch) and append
 ///    their lines to the log with one `fdatasync` — from here on they are accepted;
-/// 3. unlink their inbox files, then one `fsync` of `inbox/`;
-/// 4. fold them into `world/` (each changed resource written once) and write the checkpoint.
+/// 3. fold them into `world/` (each changed resource written once);
+/// 4. unlink their inbox files, one `fsync` of `inbox/`, then write the checkpoint.
 ///
-/// A `kill -9` between 2 and 3 leaves inbox files whose lines are already in the log: they
-/// can only belong to the log's last batch (batch N+1 starts after batch N's step 3), so on
-/// start-up the keys (source, id) of that batch are read back and such files are deleted
-/// instead of being logged twice. A kill between 3 and 4 leaves the world behind the log:
+/// A `kill -9` after 2 leaves inbox files whose lines are already in the log: they can only
+/// belong to the log's last batch (batch N+1 starts after batch N's step 4), so on start-up
+/// the keys (source, id) of that batch are read back and such files are deleted instead of
+/// being logged twice. It also leaves the world somewhere between the checkpoint and the log:
 /// start-up replays the log after the checkpoint (the fold is idempotent on a suffix). A torn
 /// line from a kill inside `write` is cut off by `EventLog` before anything else happens;
 /// its files are still in the inbox. After a reboot, or with no checkpoint, the whole world
@@ -105,7 +105,7 @@ public final class ObserverService {
         let started = MonotonicTime.now()
         let replayed = try replay(after: 0, label: "rebuild")
         try store.replaceAll(with: world)
-        try Checkpoint(seq: log.lastSeq, bootID: Checkpoint.currentBootID).write(root.observerCheckpoint, at: .now())
+        try writeCheckpoint()
         let seconds = (MonotonicTime.now() - started).milliseconds / 1000
         logger.info("rebuilt world/ from \(replayed) events in \(String(format2: seconds)) s: \(world.resourceCount) resources")
     }
@@ -126,6 +126,10 @@ public final class ObserverService {
 
     private func saveWorld() throws(SystemError) {
         try store.write(world, keys: world.takeDirty())
+        try writeCheckpoint()
+    }
+
+    private func writeCheckpoint() throws(SystemError) {
         try Checkpoint(seq: log.lastSeq, bootID: Checkpoint.currentBootID).write(root.observerCheckpoint, at: .now())
     }
 
@@ -160,6 +164,10 @@ public final class ObserverService {
                 failure = error
                 reactor.stop()
                 return
+            }
+            if queue.isEmpty && count >= 1024 {
+                // A burst is over: hand the batch buffers back so the steady RSS stays small.
+                Memory.returnFreedPages()
             }
             scheduleBatch()
         }
@@ -212,16 +220,20 @@ public final class ObserverService {
             }
         }
 
-        // 3. The inbox, made durable with one folder fsync.
+        // 3. The world, as soon as the lines are durable: that is the latency a watcher of
+        //    world/ sees. Ahead of the checkpoint it is harmless (replay is idempotent).
+        for event in logged { world.apply(event) }
+        if !logged.isEmpty { try store.write(world, keys: world.takeDirty()) }
+
+        // 4. The inbox, made durable with one folder fsync; only then the checkpoint, which
+        //    promises that no file of this batch is left to take.
         for path in accepted.map(\.path) + duplicates where unlink(path) != 0 && Errno.current != .noSuchFile {
             logger.warning("could not remove \(path) from the inbox: \(Errno.current)")
         }
         if !accepted.isEmpty || !duplicates.isEmpty || !refused.isEmpty { try AtomicFile.syncFolder(root.inbox) }
         if !refused.isEmpty { try AtomicFile.syncFolder(root.rejected) }
+        if !logged.isEmpty { try writeCheckpoint() }
 
-        // 4. The world and the checkpoint.
-        for event in logged { world.apply(event) }
-        if !logged.isEmpty { try saveWorld() }
 
         let elapsed = MonotonicTime.now() - started
         status.record(accepted: logged.count, rejected: refused.count, duplicates: duplicates.count, at: now, duration: elapsed)
@@ -244,7 +256,7 @@ public final class ObserverService {
         status.rescans = watch?.rescans ?? 0
         status.queued = queue.count
         do {
-            try AtomicFile.write(status.json(), to: root.serviceState(Self.service), durable: false)
+            try AtomicFile.rewrite(status.json(), to: root.serviceState(Self.service))
         } catch {
             logger.warning("could not write the heartbeat: \(error)")
         }

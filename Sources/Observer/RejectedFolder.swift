@@ -22,7 +22,7 @@ struct RejectedFolder {
         let record: JSONValue = .object([
             "file": .string(original), "reason": .string(reason.reason), "rejectedAt": .string(time.iso8601Milliseconds),
         ])
-        try AtomicFile.write(JSONWriter.encode(record) + [0x0A], to: path + "/" + name + ".reason.json", durable: false)
+        try AtomicFile.write(JSONWriter.encode(record) + [0x0A], to: path + "/" + name + ".reason.json", durability: .none)
         try AtomicFile.rename(inboxPath, to: path + "/" + name)
     }
 

@@ -22,12 +22,12 @@ struct WorldStore {
             if let resource = world.resource(key) {
                 let file = path(key)
                 try makeParents(of: file)
-                try AtomicFile.write(World.fileBytes(key, resource), to: file, durable: false)
-            } else if unlink(path(key)) != 0 && Errno.current != .noSuchFile {
-                throw SystemError("unlink", Errno.current, subject: path(key))
+                try AtomicFile.rewrite(World.fileBytes(key, resource), to: file)
+            } else {
+                try AtomicFile.remove(path(key))
             }
         }
-        try AtomicFile.write(world.indexBytes, to: folder + "/index.json", durable: false)
+        try AtomicFile.rewrite(world.indexBytes, to: folder + "/index.json")
     }
 
     /// Makes `world/` exactly `world`: every resource written, every other file removed.
@@ -52,7 +52,7 @@ struct WorldStore {
         var intact = true
         walk(folder) { file, name in
             if name.hasPrefix(".") {
-                unlink(file)
+                if !name.hasSuffix(".spare") { unlink(file) }  // a crashed write's temporary
             } else if file != folder + "/index.json" {
                 guard case .bytes(let bytes) = InboxReader.read(file, maxBytes: 64 << 20),
                       let (key, resource) = World.parseFile(bytes), path(key) == file
@@ -90,9 +90,15 @@ struct WorldStore {
         }
     }
 
+    /// Removes every file not in `keep`, and the spares of those it removes.
     private func removeFiles(under root: String, except keep: Set<String>) {
-        walk(root) { file, _ in
-            if !keep.contains(file) { unlink(file) }
+        walk(root) { file, name in
+            if name.hasPrefix(".") && name.hasSuffix(".spare") {
+                let owner = String(file.dropLast(name.count)) + name.dropFirst().dropLast(".spare".count)
+                if !keep.contains(owner) { unlink(file) }
+            } else if !keep.contains(file) {
+                unlink(file)
+            }
         }
     }
 
@@ -121,7 +127,7 @@ struct Checkpoint: Equatable {
 
     func write(_ path: String, at time: Timestamp) throws(SystemError) {
         let record: JSONValue = .object(["seq": .int(seq), "bootId": .string(bootID), "writtenAt": .string(time.iso8601Milliseconds)])
-        try AtomicFile.write(JSONWriter.encode(record) + [0x0A], to: path, durable: false)
+        try AtomicFile.rewrite(JSONWriter.encode(record) + [0x0A], to: path)
     }
 
     static let currentBootID: String = {

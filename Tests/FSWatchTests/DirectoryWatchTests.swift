@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import CLinuxShim
 import Testing
 @testable import FSWatch
 
@@ -54,6 +55,22 @@ import Testing
         unlink(deleted)
         rename(moved, elsewhere.path + "/moved.json")
         #expect(try runLoop(reactor) { recorder.paths(.removed) == [deleted, moved] })
+        _ = watch
+    }
+
+    @Test func aSwappedFileIsReadyNotRemoved() throws {
+        let folder = TemporaryFolder()
+        let target = folder.file("index.json", "old")
+        let spare = folder.file(".index.json.spare", "new")
+        let reactor = try Reactor()
+        let recorder = Recorder()
+        let watch = try DirectoryWatch(reactor: reactor, root: folder.path, handler: recorder.record)
+        try runLoop(reactor, for: .milliseconds(20))
+        recorder.events.removeAll()
+        #expect(CLinuxShim_rename_exchange(spare, target) == 0)
+        #expect(try runLoop(reactor) { recorder.events.count >= 2 })
+        try runLoop(reactor, for: .milliseconds(20))
+        #expect(recorder.events == [WatchEvent(.ready, target), WatchEvent(.ready, target)])
         _ = watch
     }
 

@@ -76,18 +76,28 @@ final class RuntimeFixture: @unchecked Sendable {
         return object["seq"] as? Int
     }
 
+    /// Hidden files under world/ other than the spares `AtomicFile.rewrite` keeps.
+    func worldTemporaries() -> [String] {
+        let all = (FileManager.default.enumerator(atPath: world)?.allObjects as? [String]) ?? []
+        return all.filter {
+            let name = ($0 as NSString).lastPathComponent
+            return name.hasPrefix(".") && !name.hasSuffix(".spare")
+        }
+    }
+
     func inboxNames() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: inbox)) ?? []).filter { !$0.hasPrefix(".") }
     }
 
-    /// Every file under world/ (relative path → bytes).
+    /// Every file under world/ (relative path → bytes), hidden spares and temporaries aside.
     func worldFiles() -> [String: Data] {
         var files: [String: Data] = [:]
         guard let walker = FileManager.default.enumerator(atPath: world) else { return files }
         while let relative = walker.nextObject() as? String {
             var isFolder: ObjCBool = false
             let path = world + "/" + relative
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue {
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
+               !(relative as NSString).lastPathComponent.hasPrefix(".") {
                 files[relative] = FileManager.default.contents(atPath: path)
             }
         }

@@ -35,15 +35,35 @@ private func mode(_ path: String) -> mode_t {
         let path = folder + "/big.json"
         let small = [UInt8](repeating: UInt8(ascii: "a"), count: 10)
         let large = [UInt8](repeating: UInt8(ascii: "b"), count: 1 << 20)
-        try AtomicFile.write(small, to: path, durable: false)
+        try AtomicFile.write(small, to: path, durability: .none)
         let writer = Thread {
-            for i in 0..<50 { try? AtomicFile.write(i % 2 == 0 ? large : small, to: path, durable: false) }
+            for i in 0..<50 { try? AtomicFile.write(i % 2 == 0 ? large : small, to: path, durability: .none) }
         }
         writer.start()
         for _ in 0..<200 {
             let bytes = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
             #expect(bytes == small || bytes == large, "a reader saw \(bytes.count) bytes")
         }
+    }
+
+    @Test func rewriteSwapsASpareInsteadOfAllocatingAnInode() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/index.json"
+        func inode(_ path: String) -> ino_t {
+            var info = stat()
+            stat(path, &info)
+            return info.st_ino
+        }
+        try AtomicFile.rewrite(Array("first, longer".utf8), to: path)
+        try AtomicFile.rewrite(Array("second".utf8), to: path)
+        let inodes = [inode(path), inode(folder + "/.index.json.spare")]
+        try AtomicFile.rewrite(Array("third".utf8), to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "third")
+        #expect(try String(contentsOfFile: folder + "/.index.json.spare", encoding: .utf8) == "second")
+        #expect([inode(folder + "/.index.json.spare"), inode(path)] == inodes, "the two inodes swap places")
+        try AtomicFile.remove(path)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
     }
 
     @Test func aFailedWriteSaysWhereAndWhyAndLeavesNothing() {

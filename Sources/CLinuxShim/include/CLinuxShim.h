@@ -5,6 +5,7 @@
 #define CLINUXSHIM_H
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -50,6 +51,9 @@ int CLinuxShim_set_parent_death_signal(int sig);
 // Sends `sig` to one thread of this process.
 int CLinuxShim_tgkill(pid_t tid, int sig);
 pid_t CLinuxShim_gettid(void);
+
+// Atomically swaps the two names (renameat2 with RENAME_EXCHANGE); -1 with errno on failure.
+int CLinuxShim_rename_exchange(const char *a, const char *b);
 
 // Fills `buffer` with `count` random bytes from the kernel; returns 0, or -1 with errno.
 int CLinuxShim_random(void *buffer, size_t count);
