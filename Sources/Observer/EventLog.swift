@@ -53,18 +53,22 @@ final class EventLog {
 
     // MARK: Appending
 
-    /// Appends the lines of one batch (`firstSeq` onwards, received on `day`) and makes them
-    /// durable with one `fdatasync`. A new segment starts on a new day or past the size limit,
-    /// only ever at a batch boundary.
+    /// Appends the lines of one batch (`firstSeq` onwards, received on `day`) with one
+    /// `write`; `sync()` then makes them durable. A new segment starts on a new day or past
+    /// the size limit, only ever at a batch boundary.
     func append(_ lines: [UInt8], firstSeq: Int, count: Int, day: String) throws(SystemError) {
         precondition(firstSeq == lastSeq + 1, "seq \(firstSeq) does not follow \(lastSeq)")
         if fd < 0 || current?.day != day || currentSize >= EventLog.segmentLimit {
             try startSegment(day: day, firstSeq: firstSeq)
         }
         try FileDescriptor.writeAll(lines, to: fd)
-        try FileDescriptor.syncData(fd)
         currentSize += lines.count
         lastSeq = firstSeq + count - 1
+    }
+
+    /// The group commit: one `fdatasync` for everything appended since the last one.
+    func sync() throws(SystemError) {
+        if fd >= 0 { try FileDescriptor.syncData(fd) }
     }
 
     private func startSegment(day: String, firstSeq: Int) throws(SystemError) {

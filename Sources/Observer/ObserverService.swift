@@ -11,9 +11,10 @@ import HomelabCore
 ///
 /// 1. read and validate every file; refusals are moved to `rejected/` with their reason;
 /// 2. number the accepted events (gap-free seq, one `receivedAt` for the batch) and append
-///    their lines to the log with one `fdatasync` — from here on they are accepted;
+///    their lines to the log in one `write` — from here on they are accepted;
 /// 3. fold them into `world/` (each changed resource written once);
-/// 4. unlink their inbox files, one `fsync` of `inbox/`, then write the checkpoint.
+/// 4. one `fdatasync` of the log, then unlink their inbox files, one `fsync` of `inbox/`, and
+///    write the checkpoint. An inbox file is removed only once its line is durable.
 ///
 /// A `kill -9` after 2 leaves inbox files whose lines are already in the log: they can only
 /// belong to the log's last batch (batch N+1 starts after batch N's step 4), so on start-up
@@ -200,7 +201,7 @@ public final class ObserverService {
             }
         }
 
-        // 2. The log: from here on the events are accepted.
+        // 2. The log, written (durable in step 4): from here on the events are accepted.
         let firstSeq = log.lastSeq + 1
         var lines: [UInt8] = []
         var logged: [LoggedEvent] = []
@@ -220,13 +221,16 @@ public final class ObserverService {
             }
         }
 
-        // 3. The world, as soon as the lines are durable: that is the latency a watcher of
-        //    world/ sees. Ahead of the checkpoint it is harmless (replay is idempotent).
+        // 3. The world, as soon as the lines are in the log: that is the latency a watcher
+        //    of world/ sees. Ahead of the checkpoint it is harmless (replay is idempotent);
+        //    ahead of the fdatasync only a power cut could tell, and after a reboot the world
+        //    is rebuilt from the log while the batch's files are still in the inbox.
         for event in logged { world.apply(event) }
         if !logged.isEmpty { try store.write(world, keys: world.takeDirty()) }
 
-        // 4. The inbox, made durable with one folder fsync; only then the checkpoint, which
-        //    promises that no file of this batch is left to take.
+        // 4. The group commit (one fdatasync), then the inbox (one folder fsync), then the
+        //    checkpoint, which promises that no file of this batch is left to take.
+        if !logged.isEmpty { try log.sync() }
         for path in accepted.map(\.path) + duplicates where unlink(path) != 0 && Errno.current != .noSuchFile {
             logger.warning("could not remove \(path) from the inbox: \(Errno.current)")
         }
