@@ -33,11 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "probe_stats.h"
 
 static void die(const char *what) { perror(what); exit(1); }
 
@@ -149,14 +145,6 @@ static long rss_kb(pid_t pid, const char *field) {
   return kb;
 }
 
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-static double pct(double *v, long n, double p) {
-  long k = (long)(p / 100.0 * n + 0.999999) - 1;
-  return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
 
 int main(int argc, char **argv) {
   if (argc < 2) goto usage;
@@ -243,11 +231,8 @@ int main(int argc, char **argv) {
       if (gap_ms) usleep(gap_ms * 1000);
     }
     if (!got) { printf("lat n=%ld lost=%ld\n", n, lost); return 3; }
-    qsort(lat, got, sizeof *lat, cmp);
-    double sum = 0;
-    for (long i = 0; i < got; i++) sum += lat[i];
-    printf("lat n=%ld lost=%ld p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f\n", n, lost,
-           pct(lat, got, 50), pct(lat, got, 90), pct(lat, got, 99), lat[got - 1], sum / got);
+    printf("lat n=%ld lost=%ld", n, lost);
+    print_percentiles(lat, got);
     return 0;
   }
 usage:

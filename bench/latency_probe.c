@@ -19,11 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
+#include "probe_stats.h"
 
 static char buf[1 << 16];
 static size_t have;
@@ -61,15 +57,6 @@ static void write_file(const char *path, long i) {
   close(fd);
 }
 
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double pct(double *v, long n, double p) {
-  long k = (long)(p / 100.0 * n + 0.999999) - 1;
-  return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
 
 int main(int argc, char **argv) {
   if (argc < 6 || strcmp(argv[4], "--")) {
@@ -107,18 +94,15 @@ int main(int argc, char **argv) {
     write_file(tmp, i);
     snprintf(dst, sizeof dst, "%s/lat-%ld.json", dir, i);
     snprintf(want, sizeof want, "/lat-%ld.json", i);
-    double t0 = now_us();
+    double t0 = now();
     if (rename(tmp, dst)) { perror("rename"); return 1; }
     if (await_line(fds[0], want, 2000)) { lost++; continue; }
-    lat[got++] = now_us() - t0;
+    lat[got++] = (now() - t0) * 1e6;
   }
   kill(-child, SIGTERM);
   waitpid(child, NULL, 0);
   if (!got) { printf("n=%ld lost=%ld\n", n, lost); return 3; }
-  qsort(lat, got, sizeof *lat, cmp);
-  double sum = 0;
-  for (long i = 0; i < got; i++) sum += lat[i];
-  printf("n=%ld lost=%ld p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f\n", n, lost,
-         pct(lat, got, 50), pct(lat, got, 90), pct(lat, got, 99), lat[got - 1], sum / got);
+  printf("n=%ld lost=%ld", n, lost);
+  print_percentiles(lat, got);
   return 0;
 }

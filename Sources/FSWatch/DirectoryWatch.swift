@@ -33,6 +33,9 @@ public struct WatchOptions: OptionSet, Sendable {
     public static let appends = WatchOptions(rawValue: 2)
     /// Report entries whose names start with `.`; by default they are temporaries and skipped.
     public static let hidden = WatchOptions(rawValue: 4)
+    /// Only arrivals: the kernel does not even queue removals. For a consumer that deletes
+    /// what it takes, whose own deletions would otherwise fill half the event queue.
+    public static let arrivalsOnly = WatchOptions(rawValue: 8)
 }
 
 /// Watches one folder, or a whole tree, over inotify on a reactor.
@@ -73,6 +76,7 @@ public final class DirectoryWatch {
         var mask: Inotify.Mask = [.closeWrite, .movedTo, .movedFrom, .create, .delete, .deleteSelf,
                                   .moveSelf, .onlyDirectory, .dontFollow, .excludeUnlinked]
         if options.contains(.appends) { mask.insert(.modify) }
+        if options.contains(.arrivalsOnly) { mask.subtract([.delete, .movedFrom]) }
         return mask
     }
 
@@ -136,6 +140,11 @@ public final class DirectoryWatch {
         }), count > 0 {
             Inotify.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), into: &raw)
         }
+        process(raw)
+    }
+
+    /// Turns one read's worth of kernel events into the handler's batch.
+    func process(_ raw: [Inotify.Event]) {
         var out: [WatchEvent] = []
         var mustRescan = false
         for event in raw {

@@ -137,16 +137,16 @@ public final class Reactor {
             guard let source = sources[readyTokens[index]] else { continue }
             source.handler(Readiness(rawValue: readyFlags[index]))
         }
-        runDeferred()
         return count
     }
 
+    /// Runs what was deferred before this turn; what those calls defer waits for the next
+    /// turn, after the loop has polled its descriptors — so a consumer working through a
+    /// backlog one `runSoon` at a time still reads its inotify queue between steps.
     private func runDeferred() {
-        while !deferred.isEmpty && !stopRequested {
-            let batch = deferred
-            deferred.removeAll()
-            for body in batch { body() }
-        }
+        let due = deferred
+        deferred.removeAll()
+        for body in due where !stopRequested { body() }
     }
 
     /// Closes every descriptor the loop owns, each removed from epoll first. Idempotent.

@@ -26,7 +26,7 @@ import HomelabCore
 /// is rebuilt from the log.
 public final class ObserverService {
     public static let service = "observer"
-    static let maxBatch = 8192
+    static let maxBatch = 4096
 
     private let root: RuntimeRoot
     private let logger: Logger
@@ -44,6 +44,9 @@ public final class ObserverService {
     private var alreadyLogged: Set<String> = []
     private var status: ObserverStatus
     private var failure: Error?
+    /// `inbox/`, open for the service's life: files are read and unlinked relative to it,
+    /// and it is what the batch's folder fsync syncs.
+    private var inboxFolder: Int32 = -1
 
     public init(configuration: Configuration, logger: Logger) {
         root = configuration.root
@@ -66,13 +69,17 @@ public final class ObserverService {
         try recoverWorld()
         alreadyLogged = log.lastBatchKeys
 
+        inboxFolder = try FileDescriptor.open(root.inbox, O_RDONLY | O_DIRECTORY).release()
+        defer { close(inboxFolder) }
         reactor = try Reactor()
         defer { reactor.shutdown() }
         try reactor.stopOnTermination { [logger] signal in
             logger.info("\(Signals.name(signal)) received: stopping after the batch in hand")
         }
         try reactor.onSignals([SIGHUP]) { [logger] _ in logger.info("SIGHUP received: the observer has nothing to reload") }
-        watch = try DirectoryWatch(reactor: reactor, root: root.inbox) { [unowned self] events in self.enqueue(events) }
+        watch = try DirectoryWatch(reactor: reactor, root: root.inbox, options: .arrivalsOnly) { [unowned self] events in
+            self.enqueue(events)
+        }
         reactor.timer(after: heartbeat, repeating: heartbeat) { [unowned self] in self.writeStatus() }
         writeStatus()
         logger.info("watching \(root.inbox): log at seq \(log.lastSeq), world has \(world.resourceCount) resources")
@@ -181,8 +188,10 @@ public final class ObserverService {
         var accepted: [(path: String, event: InboxEvent)] = []
         var refused: [(path: String, reason: Rejection)] = []
         var duplicates: [String] = []
+        let prefix = root.inbox + "/"
         for path in paths {
-            switch InboxReader.read(path) {
+            let name = path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
+            switch InboxReader.read(name, in: inboxFolder) {
             case .gone:
                 continue
             case .rejected(let reason):
@@ -231,10 +240,15 @@ public final class ObserverService {
         // 4. The group commit (one fdatasync), then the inbox (one folder fsync), then the
         //    checkpoint, which promises that no file of this batch is left to take.
         if !logged.isEmpty { try log.sync() }
-        for path in accepted.map(\.path) + duplicates where unlink(path) != 0 && Errno.current != .noSuchFile {
-            logger.warning("could not remove \(path) from the inbox: \(Errno.current)")
+        for path in accepted.map(\.path) + duplicates {
+            let name = String(path.dropFirst(prefix.count))
+            if unlinkat(inboxFolder, name, 0) != 0 && Errno.current != .noSuchFile {
+                logger.warning("could not remove \(path) from the inbox: \(Errno.current)")
+            }
         }
-        if !accepted.isEmpty || !duplicates.isEmpty || !refused.isEmpty { try AtomicFile.syncFolder(root.inbox) }
+        if !accepted.isEmpty || !duplicates.isEmpty || !refused.isEmpty {
+            try systemCall("fsync", root.inbox) { fsync(inboxFolder) }
+        }
         if !refused.isEmpty { try AtomicFile.syncFolder(root.rejected) }
         if !logged.isEmpty { try writeCheckpoint() }
 

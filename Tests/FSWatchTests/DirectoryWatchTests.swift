@@ -74,6 +74,20 @@ import Testing
         _ = watch
     }
 
+    @Test func arrivalsOnlyLeavesRemovalsOutOfTheQueue() throws {
+        let folder = TemporaryFolder()
+        let reactor = try Reactor()
+        let recorder = Recorder()
+        let watch = try DirectoryWatch(reactor: reactor, root: folder.path, options: .arrivalsOnly, handler: recorder.record)
+        try runLoop(reactor, for: .milliseconds(20))
+        let file = folder.file("taken.json")
+        #expect(try runLoop(reactor) { recorder.count(.ready, file) == 1 })
+        unlink(file)
+        try runLoop(reactor, for: .milliseconds(50))
+        #expect(recorder.events == [WatchEvent(.ready, file)])
+        _ = watch
+    }
+
     @Test func nonRecursiveWatchReportsSubfoldersButNotTheirFiles() throws {
         let folder = TemporaryFolder()
         let reactor = try Reactor()
@@ -229,6 +243,19 @@ import Testing
         #expect(try runLoop(reactor, timeout: .seconds(60)) { recorder.paths(.ready).isSuperset(of: expected) })
         #expect(watch.overflows >= 1, "the burst was meant to overflow a 1024-event queue")
         #expect(watch.rescans >= 1)
+    }
+
+    @Test func anUnknownWatchDescriptorTriggersAFullRescan() throws {
+        let folder = TemporaryFolder()
+        let present = folder.file("present.json")
+        let reactor = try Reactor()
+        let recorder = Recorder()
+        let watch = try DirectoryWatch(reactor: reactor, root: folder.path, handler: recorder.record)
+        try runLoop(reactor, for: .milliseconds(20))
+        recorder.events.removeAll()
+        watch.process([Inotify.Event(watch: 9_999, mask: .closeWrite, name: "lost.json")])
+        #expect(watch.rescans == 1)
+        #expect(recorder.events == [WatchEvent(.ready, present)], "the rescan reports what is there")
     }
 
     @Test func watchingAMissingFolderFailsWithOneClearLine() throws {
