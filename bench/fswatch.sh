@@ -3,13 +3,14 @@
 # (inotify-tools) in the same run, as a ratio; and the system calls of an idle loop over
 # 10 s, counted by strace.
 #
-# usage: bench/fswatch.sh [N=10000] [WORKDIR=/var/tmp/homelab-bench]
+# usage: bench/fswatch.sh [N=10000] [ROUNDS=3] [WORKDIR=/var/tmp/homelab-bench]
 # Each run uses fresh folders and deletes nothing before measuring (on this VM's ext4,
 # creating files right after a mass delete is pathologically slow).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
-WORK=${2:-/var/tmp/homelab-bench}
+ROUNDS=${2:-3}
+WORK=${3:-/var/tmp/homelab-bench}
 scripts/install-deps.sh bench >/dev/null
 swift build -c release --static-swift-stdlib --product homelab >/dev/null  # as in the image
 BIN=$(swift build -c release --static-swift-stdlib --show-bin-path)/homelab
@@ -22,18 +23,22 @@ measure() { # NAME COMMAND...
   local name=$1; shift
   mkdir -p "$run/$name/dir" "$run/$name/stage"
   local out
-  out=$("$WORK/bin/latency_probe" "$run/$name/dir" "$run/$name/stage" "$N" -- "$@" 2>/dev/null | sed "s|@DIR@|$run/$name/dir|")
+  out=$("$WORK/bin/latency_probe" "$run/$name/dir" "$run/$name/stage" "$N" -- "$@" 2>/dev/null)
   echo "$out"
 }
 
-echo "== rename → callback latency, $N files, same run ($(uname -r), $(nproc) cores)"
-mkdir -p "$run/homelab/dir" "$run/inotifywait/dir"
-self=$(measure homelab "$BIN" watch "$run/homelab/dir")
-peer=$(measure inotifywait inotifywait -m -q -e moved_to,close_write --format '%w%f' "$run/inotifywait/dir")
-printf '%-12s %s\n' "homelab" "$self" "inotifywait" "$peer"
+echo "== rename → callback latency, $N files per round, $ROUNDS rounds alternating ($(uname -r), $(nproc) cores)"
+# This VM's timings drift from minute to minute: alternate the two and take the medians.
+: >"$run.rounds"
+for r in $(seq 1 "$ROUNDS"); do
+  self=$(measure "homelab-$r" "$BIN" watch "$run/homelab-$r/dir")
+  peer=$(measure "inotifywait-$r" inotifywait -m -q -e moved_to,close_write --format '%w%f' "$run/inotifywait-$r/dir")
+  printf 'round %s  %-12s %s\n' "$r" homelab "$self" "$r" inotifywait "$peer" | tee -a "$run.rounds"
+done
+median() { grep " $1 " "$run.rounds" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for p in p50_us p99_us; do
-  s=$(field "$p" "$self"); q=$(field "$p" "$peer")
-  awk -v p="$p" -v s="$s" -v q="$q" 'BEGIN { printf "%s: homelab %.1f us, inotifywait %.1f us, ratio homelab/inotifywait %.2f\n", p, s, q, s / q }'
+  s=$(median homelab "$p"); q=$(median inotifywait "$p")
+  awk -v p="$p" -v s="$s" -v q="$q" 'BEGIN { printf "median %s: homelab %.1f us, inotifywait %.1f us, ratio homelab/inotifywait %.2f\n", p, s, q, s / q }'
 done
 
 echo "== idle loop: system calls over 10 s (strace -c -f -p), no timers"

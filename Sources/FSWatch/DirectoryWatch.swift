@@ -139,6 +139,9 @@ public final class DirectoryWatch {
             Glibc.read(fd, buffer.baseAddress, buffer.count)
         }), count > 0 {
             Inotify.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), into: &raw)
+            // The kernel fills the buffer with every whole event that fits: room left for the
+            // largest one means the queue was empty, and another read would only say EAGAIN.
+            if count <= buffer.count - Inotify.largestEvent { break }
         }
         process(raw)
     }

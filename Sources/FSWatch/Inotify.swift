@@ -23,6 +23,9 @@ enum Inotify {
         static let excludeUnlinked = Mask(rawValue: UInt32(IN_EXCL_UNLINK))
     }
 
+    /// `struct inotify_event` with the longest name (NAME_MAX) and its terminating NUL.
+    static let largestEvent = 16 + 255 + 1
+
     struct Event {
         let watch: Int32
         let mask: Mask
