@@ -26,6 +26,7 @@ let package = Package(
         .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "CLinuxShim"]),
         .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch"]),
         .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HomelabCore", "FSWatch"]),
         // Runs the built `homelab` binary as an operator would.
         .testTarget(name: "HomelabCLITests", dependencies: ["homelab"]),
     ],

@@ -117,6 +117,9 @@ public final class Reactor {
         while !stopRequested { _ = try runOnce() }
     }
 
+    /// How many times the loop has woken up: an idle loop's count does not move.
+    public private(set) var turns = 0
+
     /// Waits once (at most `timeout`, forever when nil) and runs the callbacks that are due.
     /// Returns how many descriptors were ready.
     @discardableResult
@@ -131,6 +134,7 @@ public final class Reactor {
             milliseconds = Int32(clamping: (timeout.nanoseconds + 999_999) / 1_000_000)
         }
         let count = try Epoll.wait(epoll, tokens: readyTokens, flags: readyFlags, max: 256, timeoutMilliseconds: milliseconds)
+        turns += 1
         for index in 0..<count {
             if stopRequested { break }
             // A callback earlier in this batch may have closed this one.

@@ -75,3 +75,50 @@ extension Timestamp {
         return true
     }
 }
+
+extension Timestamp {
+    /// Parses RFC 3339 (`2026-11-26T15:00:00Z`, fractions and offsets allowed).
+    public init?(rfc3339 text: String) {
+        guard Timestamp.isRFC3339(text) else { return nil }
+        let b = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int64 { range.reduce(0) { $0 * 10 + Int64(b[$1] - 48) } }
+        let (year, month, day) = (number(0..<4), number(5..<7), number(8..<10))
+        let seconds = number(11..<13) * 3600 + number(14..<16) * 60 + number(17..<19)
+        var i = 19
+        var nanos: Int64 = 0
+        if b[i] == 46 {
+            i += 1
+            var scale: Int64 = 100_000_000
+            while i < b.count && b[i] >= 48 && b[i] <= 57 {
+                nanos += Int64(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+        }
+        var offset: Int64 = 0
+        if b[i] == 43 || b[i] == 45 {
+            offset = (number((i + 1)..<(i + 3)) * 3600 + number((i + 4)..<(i + 6)) * 60) * (b[i] == 43 ? 1 : -1)
+        }
+        // Days from civil (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        self.init(secondsSinceEpoch: days * 86_400 + seconds - offset, nanoseconds: Int32(nanos))
+    }
+
+    /// Seconds from `self` to `later` (negative if `later` is earlier).
+    public func seconds(until later: Timestamp) -> Double {
+        Double(later.secondsSinceEpoch - secondsSinceEpoch) + Double(later.nanoseconds - nanoseconds) / 1e9
+    }
+
+    public func adding(seconds: Double) -> Timestamp {
+        let whole = seconds.rounded(.down)
+        var nanos = Int64(nanoseconds) + Int64((seconds - whole) * 1e9)
+        var secs = secondsSinceEpoch + Int64(whole)
+        if nanos >= 1_000_000_000 { nanos -= 1_000_000_000; secs += 1 }
+        return Timestamp(secondsSinceEpoch: secs, nanoseconds: Int32(nanos))
+    }
+}

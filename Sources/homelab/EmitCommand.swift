@@ -44,25 +44,14 @@ extension Command {
             CommandLine.warn("emit: --type and --source are required (see homelab emit --help)")
             return 2
         }
-        let now = Timestamp.now()
-        var event: JSONObject = [
-            "specversion": .string("1.0"), "id": .string(options.values["--id"] ?? Digest.randomHex()),
-            "source": .string(source), "type": .string(type),
-        ]
-        if let subject = options.values["--subject"] { event["subject"] = .string(subject) }
-        event["time"] = .string(options.values["--time"] ?? now.iso8601Milliseconds)
-        if let data = options.values["--data"] {
+        var data: JSONValue?
+        if let text = options.values["--data"] {
             do {
-                event["data"] = try JSONParser.parse(Array(data.utf8))
+                data = try JSONParser.parse(Array(text.utf8))
             } catch {
                 CommandLine.warn("emit: --data is not JSON: \(error)")
                 return 2
             }
-        }
-        let bytes = JSONWriter.encode(.object(event)) + [0x0A]
-        if let refusal = InboxRules.refusal(bytes) {
-            CommandLine.warn("emit: the observer would refuse this event: \(refusal)")
-            return 2
         }
         let inbox: String
         if let given = options.values["--inbox"] {
@@ -75,22 +64,26 @@ extension Command {
                 return 2
             }
         }
-        let path = "\(inbox)/\(now.secondsSinceEpoch)\(String(format: now.nanoseconds))-\(getpid())-\(Digest.randomHex().prefix(8)).json"
+        var event: JSONObject = [
+            "specversion": .string("1.0"), "id": .string(options.values["--id"] ?? Digest.randomHex()),
+            "source": .string(source), "type": .string(type),
+        ]
+        if let subject = options.values["--subject"] { event["subject"] = .string(subject) }
+        event["time"] = .string(options.values["--time"] ?? Timestamp.now().iso8601Milliseconds)
+        if let data { event["data"] = data }
+        let bytes = JSONWriter.encode(.object(event)) + [0x0A]
+        if let refusal = InboxRules.refusal(bytes) {
+            CommandLine.warn("emit: the observer would refuse this event: \(refusal)")
+            return 2
+        }
+        let path: String
         do {
-            try AtomicFile.write(bytes, to: path)
+            path = try InboxWriter(inbox: inbox, source: source).drop(bytes)
         } catch {
             CommandLine.warn("emit: \(error)")
             return 1
         }
         print(path)
         return 0
-    }
-}
-
-extension String {
-    /// Nanoseconds as 9 digits, so names sort by time.
-    fileprivate init(format nanoseconds: Int32) {
-        let digits = String(nanoseconds)
-        self = String(repeating: "0", count: 9 - digits.count) + digits
     }
 }

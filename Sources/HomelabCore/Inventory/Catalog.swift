@@ -1,0 +1,104 @@
+/// One entry of the action catalog (`inventory/actions/NAME.json`, SPEC §6): the only
+/// commands the executor can run.
+public struct CatalogEntry: Sendable, Equatable {
+    public let name: String
+    public let description: String
+    public let argv: [String]
+    /// Param name → the pattern its value must match in full.
+    public let params: [String: String]
+    public let timeoutSeconds: Int
+    public let autoApprove: Bool
+
+    public static let defaultTimeoutSeconds = 300
+
+    /// Parses a catalog file; `name` comes from the file name.
+    public static func parse(name: String, _ bytes: [UInt8]) -> Result<CatalogEntry, InventoryProblem.Reason> {
+        guard Self.isValidName(name) else { return .failure("the action name \"\(name)\" must match [a-z0-9][a-z0-9-]*") }
+        let object: JSONObject
+        switch parseObject(bytes) {
+        case .success(let parsed): object = parsed
+        case .failure(let reason): return .failure(reason)
+        }
+        guard let argvValues = object["argv"]?.array, !argvValues.isEmpty else { return .failure("\"argv\" must be a non-empty array of strings") }
+        let argv = argvValues.compactMap(\.string)
+        guard argv.count == argvValues.count, !argv[0].isEmpty else { return .failure("\"argv\" must be a non-empty array of strings") }
+        var params: [String: String] = [:]
+        for (param, pattern) in object["params"]?.object ?? [:] {
+            guard let pattern = pattern.string else { return .failure("param \"\(param)\": the pattern must be a string") }
+            guard (try? Regex(pattern)) != nil else { return .failure("param \"\(param)\": \"\(pattern)\" is not a valid pattern") }
+            params[param] = pattern
+        }
+        for element in argv {
+            for placeholder in ActionResolver.placeholders(in: element) where params[placeholder] == nil {
+                return .failure("argv uses {\(placeholder)}, which is not a declared param")
+            }
+        }
+        var timeout = defaultTimeoutSeconds
+        if let value = object["timeoutSeconds"] {
+            guard let seconds = value.int, seconds > 0 else { return .failure("\"timeoutSeconds\" must be a positive whole number") }
+            timeout = seconds
+        }
+        if let value = object["autoApprove"], value.bool == nil { return .failure("\"autoApprove\" must be true or false") }
+        return .success(CatalogEntry(name: name, description: object["description"]?.string ?? "", argv: argv, params: params,
+                                     timeoutSeconds: timeout, autoApprove: object["autoApprove"]?.bool ?? false))
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, (first >= 97 && first <= 122) || (first >= 48 && first <= 57) else { return false }
+        return name.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
+    }
+}
+
+/// Turns an action's args into the argv the catalog allows — the one resolver the supervisor
+/// (for the preview) and the executor (to run) share. Every arg must be a declared param whose
+/// pattern it matches in full, every param must be given, and values are substituted into
+/// argv elements as plain text: no shell ever sees them.
+public enum ActionResolver {
+    public struct Failure: Error, Equatable, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func resolve(_ entry: CatalogEntry, args: [String: String]) -> Result<[String], Failure> {
+        for name in args.keys.sorted() where entry.params[name] == nil {
+            return .failure(Failure(description: "arg \"\(name)\" is not a param of \(entry.name)"))
+        }
+        for name in entry.params.keys.sorted() {
+            guard let value = args[name] else { return .failure(Failure(description: "missing arg \"\(name)\" for \(entry.name)")) }
+            guard let pattern = try? Regex(entry.params[name]!), value.wholeMatch(of: pattern) != nil else {
+                return .failure(Failure(description: "arg \"\(name)\" = \"\(value)\" does not match \(entry.params[name]!)"))
+            }
+        }
+        return .success(entry.argv.map { substitute($0, args) })
+    }
+
+    static func placeholders(in element: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(element)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            names.append(String(rest[rest.index(after: open)..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        return names
+    }
+
+    private static func substitute(_ element: String, _ args: [String: String]) -> String {
+        var out = ""
+        var rest = Substring(element)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            out += rest[..<open]
+            let name = String(rest[rest.index(after: open)..<close])
+            out += args[name] ?? "{\(name)}"
+            rest = rest[rest.index(after: close)...]
+        }
+        return out + rest
+    }
+}
+
+func parseObject(_ bytes: [UInt8]) -> Result<JSONObject, InventoryProblem.Reason> {
+    do {
+        guard let object = try JSONParser.parse(bytes).object else { return .failure("not a JSON object") }
+        return .success(object)
+    } catch {
+        return .failure("not JSON: \(error)")
+    }
+}

@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+import HomelabCore
+
+/// `actions/{pending,approved,…}/ID.json` as the supervisor sees it: which state each action
+/// is in, and for pending ones which resource they are for. Kept current from the folders'
+/// change events; a file seen in two states (mid-rename) settles on the later event.
+struct ActionQueue {
+    typealias State = RuntimeRoot.ActionState
+
+    let root: RuntimeRoot
+    private(set) var states: [String: State] = [:]
+    /// Pending action → its resource.
+    private(set) var pendingResources: [String: String] = [:]
+
+    init(root: RuntimeRoot) { self.root = root }
+
+    /// Applies one change under `actions/`.
+    mutating func note(_ path: String, present: Bool) {
+        let parts = path.split(separator: "/")
+        guard parts.count >= 2, path.hasSuffix(".json"), let state = State(rawValue: String(parts[parts.count - 2])) else { return }
+        let id = String(parts[parts.count - 1].dropLast(5))
+        if present {
+            states[id] = state
+            if state == .pending {
+                pendingResources[id] = readAction(state, id)?["resource"]?.string ?? ""
+            } else {
+                pendingResources[id] = nil
+            }
+        } else if states[id] == state {
+            states[id] = nil
+            pendingResources[id] = nil
+        }
+    }
+
+    func readAction(_ state: State, _ id: String) -> JSONObject? {
+        guard let bytes = FileContents.read(root.actions(state) + "/" + id + ".json") else { return nil }
+        return (try? JSONParser.parse(bytes))?.object
+    }
+
+    /// When a finished action finished: its result's `finishedAt`, else the file's mtime.
+    func finishedAt(_ id: String) -> Timestamp? {
+        guard let state = states[id], state == .done || state == .failed else { return nil }
+        if let text = readAction(state, id)?["result"]?["finishedAt"]?.string, let time = Timestamp(rfc3339: text) { return time }
+        var info = stat()
+        guard stat(root.actions(state) + "/" + id + ".json", &info) == 0 else { return nil }
+        return Timestamp(secondsSinceEpoch: Int64(info.st_mtim.tv_sec))
+    }
+}
