@@ -5,10 +5,14 @@ import FSWatch
 public struct InboxWriter: Sendable {
     public let inbox: String
     public let source: String
+    public let durability: AtomicFile.Durability
 
-    public init(inbox: String, source: String) {
+    /// `durability` `.file` survives a power cut once written; a service whose events are
+    /// re-derived after a restart (the supervisor's) can take `.none`.
+    public init(inbox: String, source: String, durability: AtomicFile.Durability = .file) {
         self.inbox = inbox
         self.source = source
+        self.durability = durability
     }
 
     /// Builds the event (fresh id, time now) and drops it; returns the file's path.
@@ -28,7 +32,7 @@ public struct InboxWriter: Sendable {
     public func drop(_ bytes: [UInt8], at time: Timestamp = .now()) throws(SystemError) -> String {
         let nanos = String(time.nanoseconds)
         let path = "\(inbox)/\(time.secondsSinceEpoch)\(String(repeating: "0", count: 9 - nanos.count))\(nanos)-\(Digest.randomHex(bytes: 4)).json"
-        try AtomicFile.write(bytes, to: path, durability: .file)
+        try AtomicFile.write(bytes, to: path, durability: durability)
         return path
     }
 }

@@ -280,12 +280,3 @@ public final class ObserverService {
         }
     }
 }
-
-extension String {
-    /// A number with two decimals, for log lines.
-    init(format2 value: Double) {
-        let hundredths = Int((value * 100).rounded())
-        let fraction = abs(hundredths % 100)
-        self = "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
-    }
-}

@@ -12,8 +12,9 @@ struct ActionQueue {
 
     let root: RuntimeRoot
     private(set) var states: [String: State] = [:]
-    /// Pending action → its resource.
+    /// Pending action → its resource, and the other way round.
     private(set) var pendingResources: [String: String] = [:]
+    private(set) var pendingByResource: [String: Set<String>] = [:]
 
     init(root: RuntimeRoot) { self.root = root }
 
@@ -25,14 +26,23 @@ struct ActionQueue {
         if present {
             states[id] = state
             if state == .pending {
-                pendingResources[id] = readAction(state, id)?["resource"]?.string ?? ""
+                setPending(id, resource: readAction(state, id)?["resource"]?.string)
             } else {
-                pendingResources[id] = nil
+                setPending(id, resource: nil)
             }
         } else if states[id] == state {
             states[id] = nil
-            pendingResources[id] = nil
+            setPending(id, resource: nil)
         }
+    }
+
+    private mutating func setPending(_ id: String, resource: String?) {
+        if let old = pendingResources[id] {
+            pendingByResource[old]?.remove(id)
+            if pendingByResource[old]?.isEmpty == true { pendingByResource[old] = nil }
+        }
+        pendingResources[id] = resource
+        if let resource { pendingByResource[resource, default: []].insert(id) }
     }
 
     func readAction(_ state: State, _ id: String) -> JSONObject? {

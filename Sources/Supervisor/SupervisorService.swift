@@ -37,9 +37,13 @@ public final class SupervisorService {
     private var world: WorldView
     private var actions: ActionQueue
     private var drifts: [Subject: [Drift]] = [:]
+    /// Each drifting resource's encoded entries for `drift.json`, by resource.
+    private var reportEntries: [String: [UInt8]] = [:]
     /// Per resource: drift kind → the action that answers it.
     private var answers: [Subject: [Drift.Kind: String]] = [:]
     private var retryDeadlines: [Timestamp] = []
+    /// When the wake timer is set to fire, on the wall clock.
+    private var wakeAt: Timestamp?
 
     private weak var reactor: Reactor?
     private var watches: [DirectoryWatch] = []
@@ -63,7 +67,9 @@ public final class SupervisorService {
         self.logger = logger
         self.settings = settings
         heartbeat = .seconds(configuration.heartbeatSeconds)
-        inbox = InboxWriter(inbox: configuration.root.inbox, source: Self.service)
+        // Proposals and their events are derived state: after a crash the same drift is
+        // proposed again under the same ID, so neither is fsynced.
+        inbox = InboxWriter(inbox: configuration.root.inbox, source: Self.service, durability: .none)
         world = WorldView(folder: configuration.root.world)
         actions = ActionQueue(root: configuration.root)
     }
@@ -108,9 +114,11 @@ public final class SupervisorService {
         reactor.timer(after: heartbeat, repeating: heartbeat) { [unowned self] in writeStatus() }
         reactor.runSoon { [unowned self] in
             started = true
+            let began = MonotonicTime.now()
             evaluate(nil)
+            writeReport()
             writeStatus()
-            logger.info("supervising \(inventory.resources.count) desired resources with \(inventory.catalog.count) catalog actions (revision \(revision)); world at seq \(world.seq)")
+            logger.info("supervising \(inventory.resources.count) desired resources with \(inventory.catalog.count) catalog actions (revision \(revision)); world at seq \(world.seq); first evaluation took \(String(format2: (MonotonicTime.now() - began).milliseconds)) ms")
         }
     }
 
@@ -154,13 +162,15 @@ public final class SupervisorService {
 
     private func reloadInventory() {
         reloadPending = false
+        let began = MonotonicTime.now()
         do {
             try loadInventory()
-            logger.info("inventory reloaded (revision \(revision)): \(inventory.resources.count) resources, \(inventory.catalog.count) actions, \(inventory.problems.count) problems")
         } catch {
             logger.error("\(error); keeping the inventory loaded before")
         }
+        let loaded = MonotonicTime.now()
         evaluate(nil)
+        logger.info("inventory reloaded (revision \(revision)): \(inventory.resources.count) resources, \(inventory.catalog.count) actions, \(inventory.problems.count) problems; read in \(String(format2: (loaded - began).milliseconds)) ms, evaluated in \(String(format2: (MonotonicTime.now() - loaded).milliseconds)) ms")
     }
 
     // MARK: Evaluation
@@ -191,14 +201,24 @@ public final class SupervisorService {
                 if let id = answerFor(Proposal(drift: drift, rule: rule), now: now) { answer[drift.kind] = id }
             }
             answers[subject] = answer.isEmpty ? nil : answer
+            reportEntries[subject.description] = reportEntry(subject)
         }
-        for (id, resource) in actions.pendingResources.sorted(by: { $0.key < $1.key }) {
-            guard let subject = try? Subject.parse(resource).get(), scope.contains(subject) else { continue }
-            if answers[subject]?.values.contains(id) != true {
-                supersede(id, reason: drifts[subject] == nil ? "the drift is gone: the world caught up" : "the desired state changed (revision \(revision))")
+        var unwanted: [(id: String, subject: Subject)] = []
+        if subjects == nil {
+            for (id, resource) in actions.pendingResources {
+                if let subject = try? Subject.parse(resource).get(), answers[subject]?.values.contains(id) != true { unwanted.append((id, subject)) }
+            }
+        } else {
+            for subject in scope {
+                for id in actions.pendingByResource[subject.description] ?? [] where answers[subject]?.values.contains(id) != true {
+                    unwanted.append((id, subject))
+                }
             }
         }
-        scheduleWake(now: now)
+        for (id, subject) in unwanted.sorted(by: { $0.id < $1.id }) {
+            supersede(id, reason: drifts[subject] == nil ? "the drift is gone: the world caught up" : "the desired state changed (revision \(revision))")
+        }
+        scheduleWake(now: now, touched: subjects)
         scheduleReport()
     }
 
@@ -241,7 +261,7 @@ public final class SupervisorService {
         let path = root.actions(state) + "/" + id + ".json"
         let file = proposal.file(attempt: attempt, preview: argv, revision: revision, worldSeq: world.seq, at: now, approvedBy: approvedBy)
         do {
-            try AtomicFile.write(JSONWriter.encode(.object(file)) + [0x0A], to: path, durability: .file)
+            try AtomicFile.write(JSONWriter.encode(.object(file)) + [0x0A], to: path, durability: .none)
         } catch {
             logger.error("could not write the proposal \(id): \(error)")
             return nil
@@ -291,13 +311,19 @@ public final class SupervisorService {
         }
     }
 
-    /// One timer for the next stale deadline or retry, whichever comes first.
-    private func scheduleWake(now: Timestamp) {
-        var next = retryDeadlines.min()
-        for (subject, desired) in inventory.resources {
-            guard let deadline = Drift.staleDeadline(desired, world.resources[subject]), deadline > now else { continue }
-            if next == nil || deadline < next! { next = deadline }
+    /// One timer for the next stale deadline or retry, whichever comes first. A full
+    /// evaluation recomputes it; a partial one can only bring it forward (a deadline that moved
+    /// later costs one early wake-up, which finds nothing and sets the timer again).
+    private func scheduleWake(now: Timestamp, touched: Set<Subject>?) {
+        var next = touched == nil ? nil : wakeAt.flatMap { $0 > now ? $0 : nil }
+        if let retry = retryDeadlines.min() { next = min(next ?? retry, retry) }
+        for subject in touched ?? Set(inventory.resources.keys) {
+            guard let desired = inventory.resources[subject],
+                  let deadline = Drift.staleDeadline(desired, world.resources[subject]), deadline > now else { continue }
+            next = min(next ?? deadline, deadline)
         }
+        guard next != wakeAt || touched == nil else { return }
+        wakeAt = next
         guard let next else {
             wakeTimer?.cancel()
             return
@@ -308,10 +334,12 @@ public final class SupervisorService {
 
     // MARK: Reports
 
+    /// `drift.json` follows changes within 50 ms, written at most once per that interval:
+    /// with thousands of resources it is megabytes, and proposals must not wait behind it.
     private func scheduleReport() {
         guard !reportPending, let reactor else { return }
         reportPending = true
-        reactor.runSoon { [unowned self] in
+        reactor.timer(after: .milliseconds(50)) { [unowned self] in
             reportPending = false
             writeReport()
         }
@@ -319,26 +347,41 @@ public final class SupervisorService {
 
     /// `state/drift.json` (SPEC §5).
     func writeReport() {
-        var list: [JSONValue] = []
-        for subject in drifts.keys.sorted(by: { $0.description < $1.description }) {
-            for drift in drifts[subject]! {
-                var entry = drift.json
-                if let id = answers[subject]?[drift.kind] { entry["action"] = .string(id) }
-                list.append(.object(entry))
-            }
+        let began = MonotonicTime.now()
+        defer { logger.debug("drift.json written in \(String(format2: (MonotonicTime.now() - began).milliseconds)) ms") }
+        var writer = JSONWriter(reservingCapacity: reportEntries.count * 200 + 256)
+        writer.appendRaw("{\"generatedAt\":")
+        writer.write(string: Timestamp.now().iso8601)
+        writer.appendRaw(",\"desiredRevision\":")
+        writer.write(string: revision)
+        writer.appendRaw(",\"worldSeq\":\(world.seq),\"drift\":[")
+        for (index, key) in reportEntries.keys.sorted().enumerated() {
+            if index > 0 { writer.appendRaw(",") }
+            writer.appendRaw(reportEntries[key]!)
         }
-        let report: JSONValue = .object([
-            "generatedAt": .string(Timestamp.now().iso8601), "desiredRevision": .string(revision), "worldSeq": .int(world.seq),
-            "drift": .array(list),
-            "problems": .array(inventory.problems.map { problem -> JSONValue in
-                .object(["file": .string(problem.file), "reason": .string(problem.reason)])
-            }),
-        ])
+        writer.appendRaw("],\"problems\":")
+        writer.write(.array(inventory.problems.map { problem -> JSONValue in
+            .object(["file": .string(problem.file), "reason": .string(problem.reason)])
+        }))
+        writer.appendRaw("}\n")
         do {
-            try AtomicFile.rewrite(JSONWriter.encode(report) + [0x0A], to: root.driftReport)
+            try AtomicFile.rewrite(writer.bytes, to: root.driftReport)
         } catch {
             logger.warning("could not write \(root.driftReport): \(error)")
         }
+    }
+
+    /// A resource's entries in `drift.json`, encoded once when it is evaluated.
+    private func reportEntry(_ subject: Subject) -> [UInt8]? {
+        guard let found = drifts[subject] else { return nil }
+        var writer = JSONWriter()
+        for (index, drift) in found.enumerated() {
+            if index > 0 { writer.appendRaw(",") }
+            var entry = drift.json
+            if let id = answers[subject]?[drift.kind] { entry["action"] = .string(id) }
+            writer.write(.object(entry))
+        }
+        return writer.bytes
     }
 
     private func writeStatus() {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One entry of the action catalog (`inventory/actions/NAME.json`, SPEC §6): the only
 /// commands the executor can run.
 public struct CatalogEntry: Sendable, Equatable {
@@ -64,12 +66,16 @@ public enum ActionResolver {
         }
         for name in entry.params.keys.sorted() {
             guard let value = args[name] else { return .failure(Failure(description: "missing arg \"\(name)\" for \(entry.name)")) }
-            guard let pattern = try? Regex(entry.params[name]!), value.wholeMatch(of: pattern) != nil else {
+            guard let pattern = compiled(entry.params[name]!), value.wholeMatch(of: pattern) != nil else {
                 return .failure(Failure(description: "arg \"\(name)\" = \"\(value)\" does not match \(entry.params[name]!)"))
             }
         }
         return .success(entry.argv.map { substitute($0, args) })
     }
+
+    private static let cache = PatternCache()
+
+    private static func compiled(_ pattern: String) -> Regex<AnyRegexOutput>? { cache.regex(pattern) }
 
     static func placeholders(in element: String) -> [String] {
         var names: [String] = []
@@ -100,5 +106,21 @@ func parseObject(_ bytes: [UInt8]) -> Result<JSONObject, InventoryProblem.Reason
         return .success(object)
     } catch {
         return .failure("not JSON: \(error)")
+    }
+}
+
+/// Patterns compiled once: a catalog has a handful, resolved thousands of times. (`Regex` is
+/// not `Sendable`; every access goes through the lock.)
+private final class PatternCache: @unchecked Sendable {
+    private let lock = Mutex(())
+    private var compiled: [String: Regex<AnyRegexOutput>] = [:]
+
+    func regex(_ pattern: String) -> Regex<AnyRegexOutput>? {
+        lock.withLock { _ in
+            if let regex = compiled[pattern] { return regex }
+            guard let regex = try? Regex(pattern) else { return nil }
+            compiled[pattern] = regex
+            return regex
+        }
     }
 }
