@@ -17,9 +17,10 @@ import HomelabCore
 ///    write the checkpoint. An inbox file is removed only once its line is durable.
 ///
 /// A `kill -9` after 2 leaves inbox files whose lines are already in the log: they can only
-/// belong to the log's last batch (batch N+1 starts after batch N's step 4), so on start-up
-/// the keys (source, id) of that batch are read back and such files are deleted instead of
-/// being logged twice. It also leaves the world somewhere between the checkpoint and the log:
+/// belong to the log's last batch (batch N+1 starts after batch N's step 4), and the
+/// checkpoint is then behind the log. So on such a start-up the keys (source, id) of that
+/// batch are read back and matching inbox files are deleted before any new batch is logged.
+/// It also leaves the world somewhere between the checkpoint and the log:
 /// start-up replays the log after the checkpoint (the fold is idempotent on a suffix). A torn
 /// line from a kill inside `write` is cut off by `EventLog` before anything else happens;
 /// its files are still in the inbox. After a reboot, or with no checkpoint, the whole world
@@ -40,8 +41,6 @@ public final class ObserverService {
     private var queue: [String] = []
     private var queued: Set<String> = []
     private var batchScheduled = false
-    /// Keys of the log's last batch before this start: their files may still be in the inbox.
-    private var alreadyLogged: Set<String> = []
     private var status: ObserverStatus
     private var failure: Error?
     /// `inbox/`, open for the service's life: files are read and unlinked relative to it,
@@ -66,11 +65,16 @@ public final class ObserverService {
         if log.tornBytes > 0 {
             logger.warning("cut off a torn last line (\(log.tornBytes) bytes) left in the log by a crash")
         }
-        try recoverWorld()
-        alreadyLogged = log.lastBatchKeys
-
+        // A checkpoint behind the log means a batch was cut short after its lines were written:
+        // its files may still be in the inbox. They go before any new batch is logged — once a
+        // new batch exists, nothing would tell them apart from new arrivals.
+        // This must finish before recovery writes a checkpoint, or a crash in between would
+        // leave the next start-up believing the batch complete.
         inboxFolder = try FileDescriptor.open(root.inbox, O_RDONLY | O_DIRECTORY).release()
         defer { close(inboxFolder) }
+        if Checkpoint.read(root.observerCheckpoint)?.seq != log.lastSeq { try removeAlreadyLogged(log.lastBatchKeys) }
+        try recoverWorld()
+
         reactor = try Reactor()
         defer { reactor.shutdown() }
         try reactor.stopOnTermination { [logger] signal in
@@ -141,6 +145,23 @@ public final class ObserverService {
         try Checkpoint(seq: log.lastSeq, bootID: Checkpoint.currentBootID).write(root.observerCheckpoint, at: .now())
     }
 
+    /// Deletes the inbox files whose events the log's last batch already holds (by source
+    /// and id): what a crash between the log write and the inbox unlinks leaves behind.
+    private func removeAlreadyLogged(_ keys: Set<String>) throws {
+        guard !keys.isEmpty else { return }
+        var removed = 0
+        for entry in listDirectory(root.inbox) where entry.kind == .regular && entry.name.hasSuffix(".json") && !entry.name.hasPrefix(".") {
+            guard case .bytes(let bytes) = InboxReader.read(entry.name, in: inboxFolder),
+                  case .success(let event) = EventValidation.validate(bytes),
+                  keys.contains(EventLog.key(source: event.source, id: event.id))
+            else { continue }
+            if unlinkat(inboxFolder, entry.name, 0) == 0 { removed += 1 }
+        }
+        try systemCall("fsync", root.inbox) { fsync(inboxFolder) }
+        status.duplicates = removed
+        logger.info("recovery: removed \(removed) inbox files whose events the log already had (\(keys.count) in the interrupted batch)")
+    }
+
     // MARK: Batches
 
     private func enqueue(_ events: [WatchEvent]) {
@@ -187,7 +208,6 @@ public final class ObserverService {
         let receivedAt = now.iso8601Milliseconds
         var accepted: [(path: String, event: InboxEvent)] = []
         var refused: [(path: String, reason: Rejection)] = []
-        var duplicates: [String] = []
         let prefix = root.inbox + "/"
         for path in paths {
             let name = path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
@@ -201,11 +221,7 @@ public final class ObserverService {
                 case .failure(let reason):
                     refused.append((path, reason))
                 case .success(let event):
-                    if !alreadyLogged.isEmpty && alreadyLogged.contains(EventLog.key(source: event.source, id: event.id)) {
-                        duplicates.append(path)
-                    } else {
-                        accepted.append((path, event))
-                    }
+                    accepted.append((path, event))
                 }
             }
         }
@@ -240,13 +256,13 @@ public final class ObserverService {
         // 4. The group commit (one fdatasync), then the inbox (one folder fsync), then the
         //    checkpoint, which promises that no file of this batch is left to take.
         if !logged.isEmpty { try log.sync() }
-        for path in accepted.map(\.path) + duplicates {
+        for path in accepted.map(\.path) {
             let name = String(path.dropFirst(prefix.count))
             if unlinkat(inboxFolder, name, 0) != 0 && Errno.current != .noSuchFile {
                 logger.warning("could not remove \(path) from the inbox: \(Errno.current)")
             }
         }
-        if !accepted.isEmpty || !duplicates.isEmpty || !refused.isEmpty {
+        if !accepted.isEmpty || !refused.isEmpty {
             try systemCall("fsync", root.inbox) { fsync(inboxFolder) }
         }
         if !refused.isEmpty { try AtomicFile.syncFolder(root.rejected) }
@@ -254,10 +270,9 @@ public final class ObserverService {
 
 
         let elapsed = MonotonicTime.now() - started
-        status.record(accepted: logged.count, rejected: refused.count, duplicates: duplicates.count, at: now, duration: elapsed)
-        guard !logged.isEmpty || !refused.isEmpty || !duplicates.isEmpty else { return }
+        status.record(accepted: logged.count, rejected: refused.count, at: now, duration: elapsed)
+        guard !logged.isEmpty || !refused.isEmpty else { return }
         var line = "batch: accepted \(logged.count), rejected \(refused.count)"
-        if !duplicates.isEmpty { line += ", \(duplicates.count) already logged before a restart" }
         if let last = logged.last { line += ", seq \(firstSeq)–\(last.seq)" }
         line += ", \(String(format2: elapsed.milliseconds)) ms"
         logger.info(line)

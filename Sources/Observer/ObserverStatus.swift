@@ -17,10 +17,9 @@ struct ObserverStatus {
 
     init(startedAt: Timestamp) { self.startedAt = startedAt }
 
-    mutating func record(accepted: Int, rejected: Int, duplicates: Int, at time: Timestamp, duration: Duration) {
+    mutating func record(accepted: Int, rejected: Int, at time: Timestamp, duration: Duration) {
         self.accepted += accepted
         self.rejected += rejected
-        self.duplicates += duplicates
         batches += 1
         lastBatch = (time, accepted, rejected, duration)
     }
