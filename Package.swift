@@ -27,6 +27,7 @@ let package = Package(
         .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch"]),
         .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HomelabCore", "FSWatch"]),
+        .testTarget(name: "ExecutorTests", dependencies: ["Executor", "HomelabCore", "FSWatch"]),
         // Runs the built `homelab` binary as an operator would.
         .testTarget(name: "HomelabCLITests", dependencies: ["homelab"]),
     ],

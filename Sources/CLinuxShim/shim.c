@@ -77,6 +77,19 @@ int CLinuxShim_inotify_init(void) { return inotify_init1(IN_NONBLOCK | IN_CLOEXE
 
 int CLinuxShim_pipe(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
 
+int CLinuxShim_output_pipe(int fds[2]) {
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    int flags = fcntl(fds[0], F_GETFL);
+    if (flags < 0 || fcntl(fds[0], F_SETFL, flags | O_NONBLOCK) != 0) {
+        int saved = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
 int CLinuxShim_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 int CLinuxShim_pidfd_send_signal(int pidfd, int sig) {
@@ -106,4 +119,48 @@ int CLinuxShim_random(void *buffer, size_t count) {
 
 int CLinuxShim_rename_exchange(const char *a, const char *b) {
     return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+}
+
+pid_t CLinuxShim_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd, int output_fd) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return -1;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        close(report[0]);
+        close(report[1]);
+        errno = saved;
+        return -1;
+    }
+    if (pid == 0) {
+        int failure;
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+        if (setpgid(0, 0) != 0) goto fail;
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) goto fail;
+        if (getppid() != parent) _exit(127);  /* the parent died before the line above */
+        int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null_fd < 0 || dup2(null_fd, 0) < 0) goto fail;
+        if (dup2(output_fd, 1) < 0 || dup2(output_fd, 2) < 0) goto fail;
+        if (cwd && chdir(cwd) != 0) goto fail;
+        execve(path, argv, envp);
+    fail:
+        failure = errno;
+        (void)!write(report[1], &failure, sizeof failure);
+        _exit(127);
+    }
+    close(report[1]);
+    int failure = 0;
+    ssize_t n;
+    do { n = read(report[0], &failure, sizeof failure); } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof failure) {
+        waitpid(pid, NULL, 0);
+        errno = failure;
+        return -1;
+    }
+    return pid;
 }

@@ -43,6 +43,9 @@ int CLinuxShim_inotify_init(void);
 
 // A non-blocking, close-on-exec pipe: fds[0] reads, fds[1] writes.
 int CLinuxShim_pipe(int fds[2]);
+// A pipe for a child's output: fds[0] (ours) non-blocking, fds[1] (the child's) blocking;
+// both close-on-exec (the child gets fds[1] through dup2, which clears the flag).
+int CLinuxShim_output_pipe(int fds[2]);
 
 int CLinuxShim_pidfd_open(pid_t pid);
 int CLinuxShim_pidfd_send_signal(int pidfd, int sig);
@@ -57,6 +60,13 @@ int CLinuxShim_rename_exchange(const char *a, const char *b);
 
 // Fills `buffer` with `count` random bytes from the kernel; returns 0, or -1 with errno.
 int CLinuxShim_random(void *buffer, size_t count);
+
+// Starts `path` with `argv` and `envp` (NULL-terminated) in `cwd`, its stdout and stderr on
+// `output_fd`, stdin from /dev/null, in a new process group, with SIGKILL as its parent-death
+// signal and default signal dispositions and mask. fork and exec happen here, in C, so the
+// child runs nothing but async-signal-safe calls. Returns the pid, or -1 with errno (an exec
+// failure is reported through a close-on-exec pipe, so it is errno too).
+pid_t CLinuxShim_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd, int output_fd);
 
 int CLinuxShim_errno(void);
 

@@ -45,7 +45,8 @@ public struct CatalogEntry: Sendable, Equatable {
                                      timeoutSeconds: timeout, autoApprove: object["autoApprove"]?.bool ?? false))
     }
 
-    static func isValidName(_ name: String) -> Bool {
+    /// Catalog names are `[a-z0-9][a-z0-9-]*`: they name a file, so nothing else may pass.
+    public static func isValidName(_ name: String) -> Bool {
         guard let first = name.utf8.first, (first >= 97 && first <= 122) || (first >= 48 && first <= 57) else { return false }
         return name.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
     }

@@ -1,0 +1,40 @@
+import Executor
+import HomelabCore
+
+extension Command {
+    static let executor = Command(
+        name: "executor",
+        summary: "run the executor: approved actions, run once each",
+        help: """
+        usage: homelab executor
+
+        Runs the executor in the foreground: claims each action renamed into
+        actions/approved/ (and those there at start-up) by moving it to running/, resolves its
+        command in the catalog ($HOMELAB_INVENTORY/actions/NAME.json) as it is now, checks
+        every arg against its param's pattern, runs the argv directly (no shell) with a minimal
+        environment in a folder of its own, streams its output to logs/actions/ID.log, enforces
+        the entry's timeoutSeconds, and records the result in done/ or failed/. Actions left in
+        running/ by an executor that died are moved to failed/ as interrupted, never re-run.
+
+        environment: HOMELAB_ROOT, HOMELAB_REPO, HOMELAB_INVENTORY, HOMELAB_EXECUTOR_CONCURRENCY
+                     (default 2), HOMELAB_HEARTBEAT_SECONDS, HOMELAB_LOG_LEVEL
+        """,
+        run: { arguments in
+            guard arguments.isEmpty else {
+                CommandLine.warn("executor: unexpected argument '\(arguments[0])' (see homelab executor --help)")
+                return 2
+            }
+            var settings = ExecutorService.Settings()
+            if let text = Configuration.processEnvironment()["HOMELAB_EXECUTOR_CONCURRENCY"], !text.isEmpty {
+                guard let value = Int(text), (1...64).contains(value) else {
+                    CommandLine.warn("executor: HOMELAB_EXECUTOR_CONCURRENCY: \"\(text)\" is not a whole number between 1 and 64")
+                    return 2
+                }
+                settings.concurrency = value
+            }
+            return ServiceLauncher.run(ExecutorService.service) { configuration, logger in
+                try ExecutorService(configuration: configuration, logger: logger, settings: settings).run()
+            }
+        }
+    )
+}

@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+import FSWatch
+import HomelabCore
+@testable import Executor
+
+@Suite(.serialized) struct ExecutorTests {
+    @Test func aSuccessfulActionIsRecordedWithItsOutput() throws {
+        let fixture = try ExecutorFixture()
+        fixture.catalog("say", #"{"argv":["echo","hello","{name}"],"params":{"name":"^[a-z]+$"},"timeoutSeconds":5}"#)
+        try fixture.start()
+        fixture.approve("a1", action: "say", args: ["name": "world"], resource: "container/nas/jellyfin")
+        #expect(try fixture.turn(until: { fixture.ids(.done) == ["a1"] }))
+        let result = fixture.result(.done, "a1")
+        #expect(result["exitCode"] as? Int == 0)
+        #expect(result["outputTail"] as? String == "hello world\n")
+        #expect(result["startedAt"] is String && result["finishedAt"] is String && result["durationMs"] != nil)
+        #expect(try String(contentsOfFile: fixture.root.actionLogs + "/a1.log", encoding: .utf8) == "hello world\n")
+        #expect(fixture.ids(.running).isEmpty && fixture.ids(.approved).isEmpty)
+        #expect(fixture.events().map(\.type) == ["action.started", "action.succeeded"])
+        #expect(fixture.events().allSatisfy { $0.subject == "action/a1" && $0.data["actor"] as? String == "executor" })
+    }
+
+    @Test func aFailureKeepsItsExitCode() throws {
+        let fixture = try ExecutorFixture()
+        fixture.catalog("fail", #"{"argv":["sh","-c","echo broken >&2; exit {code}"],"params":{"code":"^[0-9]{1,3}$"}}"#)
+        try fixture.start()
+        fixture.approve("f1", action: "fail", args: ["code": "7"])
+        #expect(try fixture.turn(until: { fixture.ids(.failed) == ["f1"] }))
+        #expect(fixture.result(.failed, "f1")["exitCode"] as? Int == 7)
+        #expect(fixture.result(.failed, "f1")["outputTail"] as? String == "broken\n")
+        #expect(fixture.events().last?.type == "action.failed")
+    }
+
+    @Test func aTimeoutEndsTheChildAndEverythingItStarted() throws {
+        let fixture = try ExecutorFixture()
+        // A child that ignores SIGTERM and leaves a grandchild behind.
+        fixture.catalog("hang", #"{"argv":["sh","-c","trap '' TERM; sleep 60 & sleep {seconds}; wait"],"params":{"seconds":"^[0-9]+$"},"timeoutSeconds":1}"#)
+        var settings = ExecutorService.Settings()
+        settings.killGrace = .milliseconds(300)
+        try fixture.start(settings)
+        fixture.approve("t1", action: "hang", args: ["seconds": "60"])
+        #expect(try fixture.turn(until: { fixture.executor.running == 1 }))
+        let pid = try #require(fixture.events().first { $0.type == "action.started" }?.data["pid"] as? Int)
+        #expect(groupAlive(pid_t(pid)))
+        #expect(try fixture.turn(until: { fixture.ids(.failed) == ["t1"] }, timeout: .seconds(5)))
+        let result = fixture.result(.failed, "t1")
+        #expect((result["error"] as? String)?.hasPrefix("timed out after 1 s: sent SIGTERM, then SIGKILL") == true)
+        #expect(result["signal"] as? String == "SIGKILL")
+        #expect(!groupAlive(pid_t(pid)), "processes of the action's group are still running")
+    }
+
+    @Test func tenMebibytesOfOutputStreamWithoutBlockingTheLoop() throws {
+        let fixture = try ExecutorFixture()
+        fixture.catalog("chatty", #"{"argv":["sh","-c","for i in $(seq 1 {rounds}); do head -c 52428 /dev/zero | tr '\\0' x; sleep 0.002; done; echo end"],"params":{"rounds":"^[0-9]+$"},"timeoutSeconds":60}"#)
+        try fixture.start()
+        var ticks: [MonotonicTime] = []
+        let ticker = fixture.reactor.timer(after: .milliseconds(10), repeating: .milliseconds(10)) { ticks.append(.now()) }
+        fixture.approve("big", action: "chatty", args: ["rounds": "200"])
+        #expect(try fixture.turn(until: { fixture.ids(.done) == ["big"] }, timeout: .seconds(60)))
+        ticker.cancel()
+        var info = stat()
+        stat(fixture.root.actionLogs + "/big.log", &info)
+        #expect(info.st_size == 200 * 52_428 + 4)
+        #expect((fixture.result(.done, "big")["outputTail"] as? String)?.hasSuffix("end\n") == true)
+        let gaps = zip(ticks.dropFirst(), ticks).map { ($0 - $1).milliseconds }
+        #expect(ticks.count > 20)
+        #expect((gaps.max() ?? 0) < 250, "the loop stalled for \(gaps.max() ?? 0) ms while output streamed")
+    }
+
+    @Test(arguments: [
+        ("unknown", "reboot-universe", ["x": "1"], "", "unknown action \"reboot-universe\""),
+        ("badarg", "touch", ["name": "UPPER"], "", "does not match"),
+        ("extra", "touch", ["name": "ok", "mode": "777"], "", "arg \"mode\" is not a param"),
+        ("missing", "touch", [:], "", "missing arg \"name\""),
+        ("semicolon", "touch", ["name": "x; rm -rf /"], "", "does not match"),
+        ("subshell", "touch", ["name": "$(id)"], "", "does not match"),
+        ("backticks", "touch", ["name": "`id`"], "", "does not match"),
+        ("newline", "touch", ["name": "ok\nid"], "", "does not match"),
+        ("traversal", "touch", ["name": "../../etc/passwd"], "", "does not match"),
+        ("ownargv", "touch", ["name": "ok"], #","argv":["/bin/sh","-c","id"]"#, "carries its own command"),
+        ("catalogtraversal", "../touch", ["name": "ok"], "", "unknown action \"../touch\""),
+    ])
+    func refusedActionsFailWithAClearReasonAndNothingRuns(id: String, action: String, args: [String: String], extra: String, reason: String) throws {
+        let fixture = try ExecutorFixture()
+        let marker = fixture.base + "/marker"
+        try FileManager.default.createDirectory(atPath: marker, withIntermediateDirectories: true)
+        fixture.catalog("touch", #"{"argv":["touch","\#(marker)/{name}"],"params":{"name":"^[a-z]+$"}}"#)
+        try fixture.start()
+        fixture.approve(id, action: action, args: args, extra: extra)
+        #expect(try fixture.turn(until: { fixture.ids(.failed) == [id] }))
+        #expect((fixture.result(.failed, id)["error"] as? String)?.contains(reason) == true, "\(fixture.result(.failed, id))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: marker).isEmpty, "something ran")
+        #expect(fixture.events().map(\.type) == ["action.failed"])
+    }
+
+    @Test func oneActionAtATimePerResourceAndUpToTheConcurrency() throws {
+        let fixture = try ExecutorFixture()
+        fixture.catalog("nap", #"{"argv":["sleep","{seconds}"],"params":{"seconds":"^[0-9.]+$"}}"#)
+        var settings = ExecutorService.Settings()
+        settings.concurrency = 2
+        try fixture.start(settings)
+        fixture.approve("n1", action: "nap", args: ["seconds": "0.4"], resource: "container/a/x")
+        fixture.approve("n2", action: "nap", args: ["seconds": "0.4"], resource: "container/a/x")
+        fixture.approve("n3", action: "nap", args: ["seconds": "0.4"], resource: "container/b/y")
+        fixture.approve("n4", action: "nap", args: ["seconds": "0.4"], resource: "container/c/z")
+        try fixture.turn(for: .milliseconds(150))
+        #expect(fixture.executor.running == 2)
+        #expect(fixture.ids(.running).contains("n1") && !fixture.ids(.running).contains("n2"), "running: \(fixture.ids(.running)), done: \(fixture.ids(.done)), failed: \(fixture.ids(.failed)) \(fixture.ids(.failed).map { fixture.result(.failed, $0) })")
+        #expect(try fixture.turn(until: { fixture.ids(.done).count == 4 }, timeout: .seconds(10)))
+    }
+
+    @Test func anActionLeftRunningByADeadExecutorIsInterruptedNotRerun() throws {
+        let fixture = try ExecutorFixture()
+        try "{\"id\":\"old\",\"action\":\"nap\",\"args\":{}}".write(toFile: fixture.root.actions(.running) + "/old.json", atomically: true, encoding: .utf8)
+        try fixture.start()
+        #expect(fixture.ids(.failed) == ["old"])
+        #expect((fixture.result(.failed, "old")["error"] as? String)?.hasPrefix("interrupted") == true)
+        #expect(fixture.events().map(\.type) == ["action.failed"])
+    }
+}
