@@ -138,7 +138,9 @@ pid_t CLinuxShim_spawn(const char *path, char *const argv[], char *const envp[],
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+        /* exec resets caught signals by itself; only ignored ones would be inherited. */
+        static const int ignorable[] = {SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2};
+        for (unsigned i = 0; i < sizeof ignorable / sizeof ignorable[0]; i++) signal(ignorable[i], SIG_DFL);
         if (setpgid(0, 0) != 0) goto fail;
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) goto fail;
         if (getppid() != parent) _exit(127);  /* the parent died before the line above */
