@@ -117,6 +117,24 @@ public final class Reactor {
         while !stopRequested { _ = try runOnce() }
     }
 
+    /// Turns the loop until `condition` holds or `timeout` passes; returns whether it held.
+    /// For tools and tests that wait for an outcome; a daemon uses `run()`.
+    @discardableResult
+    public func run(until condition: () -> Bool, timeout: Duration) throws(SystemError) -> Bool {
+        let deadline = MonotonicTime.now() + timeout
+        while !condition() {
+            let left = deadline - MonotonicTime.now()
+            if left <= .zero { return false }
+            try runOnce(timeout: min(left, .milliseconds(10)))
+        }
+        return true
+    }
+
+    /// Turns the loop for `duration`.
+    public func run(for duration: Duration) throws(SystemError) {
+        _ = try run(until: { false }, timeout: duration)
+    }
+
     /// How many times the loop has woken up: an idle loop's count does not move.
     public private(set) var turns = 0
 

@@ -20,10 +20,6 @@ extension Command {
                      (default 2), HOMELAB_HEARTBEAT_SECONDS, HOMELAB_LOG_LEVEL
         """,
         run: { arguments in
-            guard arguments.isEmpty else {
-                CommandLine.warn("executor: unexpected argument '\(arguments[0])' (see homelab executor --help)")
-                return 2
-            }
             var settings = ExecutorService.Settings()
             if let text = Configuration.processEnvironment()["HOMELAB_EXECUTOR_CONCURRENCY"], !text.isEmpty {
                 guard let value = Int(text), (1...64).contains(value) else {
@@ -32,7 +28,7 @@ extension Command {
                 }
                 settings.concurrency = value
             }
-            return ServiceLauncher.run(ExecutorService.service) { configuration, logger in
+            return ServiceLauncher.serve(ExecutorService.service, arguments) { configuration, logger in
                 try ExecutorService(configuration: configuration, logger: logger, settings: settings).run()
             }
         }

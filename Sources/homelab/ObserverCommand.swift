@@ -16,11 +16,7 @@ extension Command {
         environment: HOMELAB_ROOT, HOMELAB_HEARTBEAT_SECONDS, HOMELAB_LOG_LEVEL
         """,
         run: { arguments in
-            guard arguments.isEmpty else {
-                CommandLine.warn("observer: unexpected argument '\(arguments[0])' (see homelab observer --help)")
-                return 2
-            }
-            return ServiceLauncher.run(ObserverService.service) { configuration, logger in
+            ServiceLauncher.serve(ObserverService.service, arguments) { configuration, logger in
                 try ObserverService(configuration: configuration, logger: logger).run()
             }
         }

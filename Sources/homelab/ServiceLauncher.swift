@@ -8,6 +8,15 @@ import HomelabCore
 /// one line and exit 2), the runtime root's layout, a logger to stderr and `logs/SERVICE.log`,
 /// and one error line with exit 1 if the service stops on a failure.
 enum ServiceLauncher {
+    /// A service command: it takes no arguments, then runs `body` as `run` does.
+    static func serve(_ service: String, _ arguments: [String], _ body: (Configuration, Logger) throws -> Void) -> Int32 {
+        if let unexpected = arguments.first {
+            CommandLine.warn("\(service): unexpected argument '\(unexpected)' (see homelab \(service) --help)")
+            return 2
+        }
+        return run(service, body)
+    }
+
     static func run(_ service: String, _ body: (Configuration, Logger) throws -> Void) -> Int32 {
         let configuration: Configuration
         do {

@@ -18,11 +18,7 @@ extension Command {
         environment: HOMELAB_ROOT, HOMELAB_REPO, HOMELAB_INVENTORY, HOMELAB_HEARTBEAT_SECONDS, HOMELAB_LOG_LEVEL
         """,
         run: { arguments in
-            guard arguments.isEmpty else {
-                CommandLine.warn("supervisor: unexpected argument '\(arguments[0])' (see homelab supervisor --help)")
-                return 2
-            }
-            return ServiceLauncher.run(SupervisorService.service) { configuration, logger in
+            ServiceLauncher.serve(SupervisorService.service, arguments) { configuration, logger in
                 try SupervisorService(configuration: configuration, logger: logger).run()
             }
         }

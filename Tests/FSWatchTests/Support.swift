@@ -33,22 +33,12 @@ func makeFolder(_ path: String) {
     precondition(mkdir(path, 0o755) == 0, "mkdir \(path): \(Errno.current)")
 }
 
-/// Turns the loop until `done` holds or `timeout` passes; returns whether `done` held.
 @discardableResult
 func runLoop(_ reactor: Reactor, timeout: Duration = .seconds(10), until done: () -> Bool) throws -> Bool {
-    let deadline = MonotonicTime.now() + timeout
-    while !done() {
-        if MonotonicTime.now() >= deadline { return false }
-        try reactor.runOnce(timeout: .milliseconds(20))
-    }
-    return true
+    try reactor.run(until: done, timeout: timeout)
 }
 
-/// Turns the loop for `duration`, delivering whatever arrives.
-func runLoop(_ reactor: Reactor, for duration: Duration) throws {
-    let deadline = MonotonicTime.now() + duration
-    while MonotonicTime.now() < deadline { try reactor.runOnce(timeout: .milliseconds(10)) }
-}
+func runLoop(_ reactor: Reactor, for duration: Duration) throws { try reactor.run(for: duration) }
 
 /// Everything a watch reported, in order.
 final class Recorder {

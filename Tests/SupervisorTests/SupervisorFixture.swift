@@ -101,19 +101,11 @@ final class SupervisorFixture {
         }
     }
 
-    func turn(for duration: Duration) throws {
-        let deadline = MonotonicTime.now() + duration
-        while MonotonicTime.now() < deadline { try reactor.runOnce(timeout: .milliseconds(10)) }
-    }
+    func turn(for duration: Duration) throws { try reactor.run(for: duration) }
 
     @discardableResult
     func turn(until condition: () -> Bool, timeout: Duration = .seconds(10)) throws -> Bool {
-        let deadline = MonotonicTime.now() + timeout
-        while !condition() {
-            if MonotonicTime.now() >= deadline { return false }
-            try reactor.runOnce(timeout: .milliseconds(10))
-        }
-        return true
+        try reactor.run(until: condition, timeout: timeout)
     }
 
     /// Runs git in the repository.
