@@ -2,6 +2,7 @@
 
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <linux/fs.h>
 
 int CLinuxShim_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
@@ -166,3 +167,5 @@ pid_t CLinuxShim_spawn(const char *path, char *const argv[], char *const envp[],
     }
     return pid;
 }
+
+int CLinuxShim_accept(int listener) { return accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }

@@ -58,6 +58,9 @@ pid_t CLinuxShim_gettid(void);
 // Atomically swaps the two names (renameat2 with RENAME_EXCHANGE); -1 with errno on failure.
 int CLinuxShim_rename_exchange(const char *a, const char *b);
 
+// Accepts a connection as a non-blocking, close-on-exec socket (accept4); -1 with errno.
+int CLinuxShim_accept(int listener);
+
 // Fills `buffer` with `count` random bytes from the kernel; returns 0, or -1 with errno.
 int CLinuxShim_random(void *buffer, size_t count);
 

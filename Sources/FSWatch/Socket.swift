@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinuxShim
+
+/// The socket calls the server needs, wrapped once.
+public enum Socket {
+    /// A non-blocking listening TCP socket on `HOST:PORT`; returns it and the port it got.
+    public static func listen(_ address: String) throws -> (Int32, UInt16) {
+        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
+            throw SystemError("listen", .invalidArgument, subject: "\(address): not HOST:PORT")
+        }
+        var host = String(address[..<colon])
+        if host.isEmpty || host == "*" { host = "0.0.0.0" }
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, host, &socketAddress.sin_addr) == 1 else {
+            throw SystemError("inet_pton", .invalidArgument, subject: "\(host): not an IPv4 address")
+        }
+        let fd = try systemCall("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0) }
+        let owner = FileDescriptor(owning: fd)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        try withUnsafePointer(to: &socketAddress) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                _ = try systemCall("bind", address) { bind(fd, raw, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+        try systemCall("listen", address) { Glibc.listen(fd, 4096) }
+        var bound = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &bound) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return (owner.release(), UInt16(bigEndian: bound.sin_port))
+    }
+
+    /// The next pending connection, non-blocking and close-on-exec; nil when none is waiting
+    /// (or it vanished before we took it). The corresponding C function is `accept4`.
+    public static func accept(_ listener: Int32) -> Int32? {
+        while true {
+            let fd = CLinuxShim_accept(listener)
+            if fd >= 0 { return fd }
+            if Errno.current != .interrupted { return nil }
+        }
+    }
+
+    /// `IP:PORT` of the peer. The corresponding C function is `getpeername`.
+    public static func peer(_ fd: Int32) -> String {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let result = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        guard result == 0 else { return "unknown" }
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        inet_ntop(AF_INET, &address.sin_addr, &text, socklen_t(INET_ADDRSTRLEN))
+        let host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return host + ":" + String(UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -1,0 +1,215 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+
+/// An HTTP/1.1 server on the reactor: one listening socket, connections with keep-alive and
+/// pipelining (answers in request order), one deadline for a whole header block so a slow
+/// client cannot hold a connection, an idle timeout between requests, and a cap on
+/// connections. Handlers run on the loop and answer at once, or take the connection over
+/// for a stream (`Connection.stream`).
+public final class HTTPServer {
+    public struct Settings: Sendable {
+        public var limits = HTTPParser.Limits()
+        public var headerDeadline: Duration = .seconds(10)
+        public var idleTimeout: Duration = .seconds(75)
+        public var maxConnections = 10_000
+        public init() {}
+    }
+
+    public typealias Handler = (HTTPRequest, Connection) -> HTTPResponse?
+
+    private unowned let reactor: Reactor
+    private let settings: Settings
+    private let parser: HTTPParser
+    private let handler: Handler
+    private var listener: Reactor.Token?
+    private var connections: [ObjectIdentifier: Connection] = [:]
+    public private(set) var port: UInt16 = 0
+    public var connectionCount: Int { connections.count }
+
+    /// Listens on `address` (`HOST:PORT`; port 0 picks a free one, see `port`).
+    public init(reactor: Reactor, address: String, settings: Settings = Settings(), handler: @escaping Handler) throws {
+        self.reactor = reactor
+        self.settings = settings
+        self.parser = HTTPParser(limits: settings.limits)
+        self.handler = handler
+        let (fd, port) = try Socket.listen(address)
+        self.port = port
+        listener = try reactor.register(FileDescriptor(owning: fd), label: "listen \(address)", interest: .readable) { [unowned self] _ in
+            acceptAll()
+        }
+    }
+
+    /// Stops accepting and closes every connection.
+    public func close() {
+        if let listener { reactor.close(listener) }
+        listener = nil
+        for connection in connections.values { connection.close() }
+        connections.removeAll()
+    }
+
+    private func acceptAll() {
+        guard let listener, let fd = reactor.descriptor(listener) else { return }
+        while true {
+            guard let client = Socket.accept(fd) else { return }
+            if connections.count >= settings.maxConnections {
+                Glibc.close(client)
+                continue
+            }
+            var one: Int32 = 1
+            setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            do {
+                let connection = try Connection(fd: client, server: self)
+                connections[ObjectIdentifier(connection)] = connection
+            } catch {
+                continue
+            }
+        }
+    }
+
+    fileprivate func closed(_ connection: Connection) {
+        connections[ObjectIdentifier(connection)] = nil
+    }
+
+    /// One client connection.
+    public final class Connection {
+        private unowned let server: HTTPServer
+        private var token: Reactor.Token?
+        private var input: [UInt8] = []
+        private var output: [UInt8] = []
+        private var closeAfterWrite = false
+        private var deadline: LoopTimer?
+        /// Set once a handler took the connection over for a stream.
+        public private(set) var streaming = false
+        /// Called when a streaming connection ends.
+        public var onClose: (() -> Void)?
+        public let remoteAddress: String
+
+        init(fd: Int32, server: HTTPServer) throws {
+            self.server = server
+            remoteAddress = Socket.peer(fd)
+            token = try server.reactor.register(FileDescriptor(owning: fd), label: "http", interest: .readable) { [unowned self] readiness in
+                ready(readiness)
+            }
+            deadline = server.reactor.timer { [unowned self] in timedOut() }
+            deadline?.schedule(after: server.settings.headerDeadline)
+        }
+
+        /// Bytes waiting to be written (for back-pressure on streams).
+        public var pendingBytes: Int { output.count }
+
+        /// Takes the connection over: the handler writes to it with `send` from now on.
+        public func stream(headers: HTTPResponse) {
+            streaming = true
+            deadline?.cancel()
+            var head = "HTTP/1.1 \(headers.status) \(HTTPResponse.reason(headers.status))\r\n"
+            for (name, value) in headers.headers { head += "\(name): \(value)\r\n" }
+            head += "\r\n"
+            send(Array(head.utf8))
+        }
+
+        public func send(_ bytes: [UInt8]) {
+            guard token != nil else { return }
+            output += bytes
+            flush()
+        }
+
+        public func close() {
+            guard let token else { return }
+            server.reactor.close(token)
+            self.token = nil
+            deadline?.cancel()
+            deadline = nil
+            server.closed(self)
+            onClose?()
+            onClose = nil
+        }
+
+        private func ready(_ readiness: Readiness) {
+            if readiness.contains(.readable) || readiness.contains(.hangup) { readInput() }
+            if token != nil && readiness.contains(.writable) { flush() }
+        }
+
+        private func readInput() {
+            guard let token, let fd = server.reactor.descriptor(token) else { return }
+            var chunk = [UInt8](repeating: 0, count: 16384)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n > 0 {
+                    if !streaming && !closeAfterWrite { input += chunk[0..<n] }
+                    if input.count > server.settings.limits.requestLine + server.settings.limits.headerBlock + server.settings.limits.body + 65536 {
+                        break  // a client sending without reading answers: the parser decides below
+                    }
+                    continue
+                }
+                if n == 0 || (Errno.current != .wouldBlock && Errno.current != .interrupted) {
+                    close()  // the peer closed, or the connection broke
+                    return
+                }
+                if Errno.current == .wouldBlock { break }
+            }
+            if !streaming { handleRequests() }
+        }
+
+        /// Answers every complete request in the buffer, in order.
+        private func handleRequests() {
+            while !closeAfterWrite && !streaming {
+                switch server.parser.parse(input[...]) {
+                case .needMore:
+                    if !input.isEmpty && deadline?.isScheduled != true { deadline?.schedule(after: server.settings.headerDeadline) }
+                    return
+                case .failure(let status, let reason):
+                    answer(.text(status, reason), keepAlive: false, head: false)
+                    return
+                case .request(let request, let consumed):
+                    input.removeFirst(consumed)
+                    let keepAlive = request.keepAlive
+                    guard let response = server.handler(request, self) else { return }  // streaming now
+                    answer(response, keepAlive: keepAlive, head: request.method == "HEAD")
+                    // The next request's header block gets its own deadline; an idle keep-alive
+                    // connection gets the idle timeout.
+                    deadline?.schedule(after: input.isEmpty ? server.settings.idleTimeout : server.settings.headerDeadline)
+                }
+            }
+        }
+
+        private func answer(_ response: HTTPResponse, keepAlive: Bool, head: Bool) {
+            output += response.encoded(keepAlive: keepAlive, head: head)
+            if !keepAlive { closeAfterWrite = true }
+            flush()
+        }
+
+        private func flush() {
+            guard let token, let fd = server.reactor.descriptor(token) else { return }
+            while !output.isEmpty {
+                let n = output.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n > 0 {
+                    output.removeFirst(n)
+                    continue
+                }
+                if Errno.current == .wouldBlock {
+                    try? server.reactor.setInterest([.readable, .writable], for: token)
+                    return
+                }
+                if Errno.current == .interrupted { continue }
+                close()
+                return
+            }
+            try? server.reactor.setInterest(.readable, for: token)
+            if closeAfterWrite {
+                shutdown(fd, Int32(SHUT_WR))
+                close()
+            }
+        }
+
+        private func timedOut() {
+            if streaming { return }
+            if input.isEmpty {
+                close()  // idle keep-alive connection
+            } else {
+                answer(.text(408, "the request headers took too long"), keepAlive: false, head: false)
+            }
+        }
+    }
+}
