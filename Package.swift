@@ -28,7 +28,7 @@ let package = Package(
         .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HomelabCore", "FSWatch"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "HomelabCore", "FSWatch"]),
-        .testTarget(name: "UITests", dependencies: ["UI", "FSWatch"]),
+        .testTarget(name: "UITests", dependencies: ["UI", "FSWatch", "HomelabCore"]),
         // Runs the built `homelab` binary as an operator would.
         .testTarget(name: "HomelabCLITests", dependencies: ["homelab"]),
     ],

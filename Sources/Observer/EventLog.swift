@@ -11,11 +11,7 @@ import HomelabCore
 /// anything else is appended, and the last batch's event keys are read back so that inbox
 /// files whose lines made it into the log before a crash are not logged twice.
 final class EventLog {
-    struct Segment {
-        let day: String
-        let firstSeq: Int
-        var path: String
-    }
+    typealias Segment = EventLogFiles.Segment
 
     static let segmentLimit = 64 << 20
 
@@ -38,18 +34,6 @@ final class EventLog {
     deinit { if fd >= 0 { close(fd) } }
 
     static func key(source: String, id: String) -> String { source + "\u{0}" + id }
-
-    /// Every segment, oldest first.
-    static func segments(in folder: String) -> [Segment] {
-        var found: [Segment] = []
-        for day in listDirectory(folder).map(\.name).sorted() where isDay(day) {
-            for file in listDirectory(folder + "/" + day).map(\.name) where file.hasSuffix(".jsonl") && file.utf8.count == 18 {
-                guard let first = Int(file.prefix(12)) else { continue }
-                found.append(Segment(day: day, firstSeq: first, path: folder + "/" + day + "/" + file))
-            }
-        }
-        return found.sorted { $0.firstSeq < $1.firstSeq }
-    }
 
     // MARK: Appending
 
@@ -97,11 +81,11 @@ final class EventLog {
     /// Calls `body` with every event after `seq`, in order. A seq out of order means the log
     /// was tampered with; that stops the observer rather than folding a wrong world.
     func forEachEvent(after seq: Int, _ body: (LoggedEvent) -> Void) throws {
-        let all = EventLog.segments(in: folder)
+        let all = EventLogFiles.segments(in: folder)
         var expected = seq + 1
         for (index, segment) in all.enumerated() {
             if index + 1 < all.count && all[index + 1].firstSeq <= seq + 1 { continue }
-            try EventLog.forEachLine(in: segment.path) { line in
+            try EventLogFiles.forEachLine(in: segment.path) { line in
                 guard let event = LoggedEvent(line: line) else {
                     throw LogError("\(segment.path): a line that is not a log event near seq \(expected)")
                 }
@@ -115,40 +99,10 @@ final class EventLog {
         }
     }
 
-    /// Splits a segment into lines, reading it in large chunks.
-    static func forEachLine(in path: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
-        let file = try FileDescriptor.open(path, O_RDONLY)
-        let fd = file.rawValue
-        var buffer = [UInt8](repeating: 0, count: 4 << 20)
-        var filled = 0
-        while true {
-            if filled == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
-            let n = try buffer.withUnsafeMutableBytes { raw in
-                try FileDescriptor.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...])) ?? 0
-            }
-            if n == 0 { break }
-            filled += n
-            var consumed = 0
-            try buffer.withUnsafeBufferPointer { all in
-                while let newline = all[consumed..<filled].firstIndex(of: 0x0A) {
-                    try body(UnsafeBufferPointer(rebasing: all[consumed..<newline]))
-                    consumed = newline + 1
-                }
-            }
-            if consumed > 0 {
-                buffer.withUnsafeMutableBufferPointer { all in
-                    _ = memmove(all.baseAddress!, all.baseAddress! + consumed, filled - consumed)
-                }
-                filled -= consumed
-            }
-        }
-        file.close()
-    }
-
     // MARK: Recovery
 
     private func recover() throws(SystemError) {
-        guard let last = EventLog.segments(in: folder).last else { return }
+        guard let last = EventLogFiles.segments(in: folder).last else { return }
         let file = try FileDescriptor.open(last.path, O_RDWR)
         var info = stat()
         try systemCall("fstat", last.path) { fstat(file.rawValue, &info) }
@@ -219,9 +173,6 @@ final class EventLog {
         return Array(bytes[0..<done])
     }
 
-    private static func isDay(_ name: String) -> Bool {
-        name.utf8.count == 10 && Timestamp.isRFC3339(name + "T00:00:00Z")
-    }
 }
 
 struct LogError: Error, CustomStringConvertible {

@@ -115,6 +115,16 @@ public final class HTTPServer {
             flush()
         }
 
+        /// Drops the connection and whatever is still queued for it (a reset, not a close
+        /// that waits for a peer that does not read).
+        public func abort() {
+            if let token, let fd = server.reactor.descriptor(token) {
+                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            }
+            close()
+        }
+
         public func close() {
             guard let token else { return }
             server.reactor.close(token)

@@ -1,0 +1,49 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+
+/// An operator's approve or reject of a pending action — the same rules and audit from the UI
+/// and from `homelab approve/reject`. The decision is one rename out of `pending/`: against a
+/// supersede or another operator exactly one wins, and the loser learns the action is no
+/// longer pending.
+public enum OperatorDecision {
+    public enum Verdict: String, Sendable { case approve, reject }
+
+    public enum Outcome: Equatable, Sendable {
+        case done
+        case unknown
+        /// The action exists but is no longer pending: its current state.
+        case notPending(String)
+    }
+
+    public static func decide(_ verdict: Verdict, id: String, root: RuntimeRoot, operator name: String, remote: String) throws(SystemError) -> Outcome {
+        guard isValidID(id) else { return .unknown }
+        let from = root.actions(.pending) + "/" + id + ".json"
+        let state: RuntimeRoot.ActionState = verdict == .approve ? .approved : .rejected
+        let to = root.actions(state) + "/" + id + ".json"
+        if rename(from, to) != 0 {
+            guard Errno.current == .noSuchFile else { throw SystemError("rename", Errno.current, subject: "\(from) -> \(to)") }
+            for other in RuntimeRoot.ActionState.allCases where fileKind(root.actions(other) + "/" + id + ".json") != nil {
+                return .notPending(other.rawValue)
+            }
+            return .unknown
+        }
+        let now = Timestamp.now()
+        if var file = FileContents.object(to) {
+            file[verdict == .approve ? "approvedBy" : "rejectedBy"] = .string(name)
+            file[verdict == .approve ? "approvedAt" : "rejectedAt"] = .string(now.iso8601)
+            try? AtomicFile.write(JSONWriter.encode(.object(file)) + [0x0A], to: to)
+        }
+        try InboxWriter(inbox: root.inbox, source: "ui").emit(
+            type: verdict == .approve ? "action.approved" : "action.rejected", subject: "action/" + id,
+            data: .object(["actor": .string(name), "remote": .string(remote)]))
+        return .done
+    }
+
+    /// Action IDs name files: hex digests with an optional `-N`, or simple names.
+    public static func isValidID(_ id: String) -> Bool {
+        guard let first = id.utf8.first, id.utf8.count <= 128, first != UInt8(ascii: ".") else { return false }
+        return id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) || $0 == 45 || $0 == 95 || $0 == 46 }
+    }
+}

@@ -1,0 +1,302 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+import HomelabCore
+
+/// The operator UI (SPEC §7): the HTTP API, `/summary`, Server-Sent Events and the dashboard,
+/// on one loop with the watches that keep them current.
+public final class UIService {
+    public static let service = "ui"
+
+    public struct Settings: Sendable {
+        public var address = "0.0.0.0:8080"
+        public var token = ""
+        /// `HOMELAB_UI_AUTH=all`: reads need the token too.
+        public var protectReads = false
+        public var http = HTTPServer.Settings()
+        public init() {}
+    }
+
+    let root: RuntimeRoot
+    let logger: Logger
+    let settings: Settings
+    private let heartbeat: Duration
+    private let startedAt = Timestamp.now()
+    weak var reactor: Reactor?
+    private(set) var server: HTTPServer?
+    private var watches: [DirectoryWatch] = []
+    private var summaryCache: (bytes: [UInt8], at: MonotonicTime)?
+    var stream: EventStream!
+    public var port: UInt16 { server?.port ?? 0 }
+
+    public init(configuration: Configuration, logger: Logger, settings: Settings) {
+        root = configuration.root
+        self.logger = logger
+        self.settings = settings
+        heartbeat = .seconds(configuration.heartbeatSeconds)
+    }
+
+    public func run() throws {
+        try root.create()
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        try reactor.stopOnTermination { [logger] signal in logger.info("\(Signals.name(signal)) received: stopping") }
+        try start(on: reactor)
+        try reactor.run()
+        server?.close()
+        logger.info("stopped")
+    }
+
+    public func start(on reactor: Reactor) throws {
+        self.reactor = reactor
+        stream = EventStream(ui: self)
+        server = try HTTPServer(reactor: reactor, address: settings.address, settings: settings.http) { [unowned self] request, connection in
+            route(request, connection)
+        }
+        watches = [
+            try DirectoryWatch(reactor: reactor, root: root.world, options: .recursive) { [unowned self] events in
+                changed(.world, events)
+            },
+            try DirectoryWatch(reactor: reactor, root: root.actions, options: .recursive) { [unowned self] events in
+                changed(.action, events)
+            },
+            try DirectoryWatch(reactor: reactor, root: root.state) { [unowned self] events in
+                changed(events.contains { $0.path == root.driftReport } ? .drift : .summary, events)
+            },
+            try DirectoryWatch(reactor: reactor, root: root.events, options: [.recursive, .appends]) { [unowned self] _ in
+                summaryCache = nil
+                stream.logGrew()
+            },
+            try DirectoryWatch(reactor: reactor, root: root.actionLogs, options: .appends) { [unowned self] events in
+                changed(.output, events)
+            },
+        ]
+        reactor.timer(after: heartbeat, repeating: heartbeat) { [unowned self] in writeStatus() }
+        reactor.timer(after: .seconds(15), repeating: .seconds(15)) { [unowned self] in stream.keepAlive() }
+        writeStatus()
+        logger.info("listening on \(settings.address.split(separator: ":").dropLast().joined(separator: ":")):\(port)\(settings.protectReads ? " (reads need the token)" : "")")
+    }
+
+    private func changed(_ kind: EventStream.Kind, _ events: [WatchEvent]) {
+        summaryCache = nil
+        stream.changed(kind, paths: events.map(\.path))
+    }
+
+    // MARK: Routes
+
+    /// The allow-list: a path is one of these, or 404. Nothing maps onto the filesystem
+    /// except through names checked against the resource and action grammars.
+    func route(_ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse? {
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
+        let isRead = request.method == "GET" || request.method == "HEAD"
+        func only(_ allowed: String, _ answer: () -> HTTPResponse?) -> HTTPResponse? {
+            let methods = allowed.split(separator: ",").map { $0.trimmingWhitespace() }
+            guard methods.contains(request.method) else { return HTTPResponse(status: 405, headers: [("Allow", allowed)]) }
+            if isRead && settings.protectReads && request.path != "/healthz" && request.path != "/" && !authorized(request) {
+                return .text(401, "this UI needs the operator token (HOMELAB_UI_AUTH=all)")
+            }
+            return answer()
+        }
+        switch segments {
+        case [""]: return only("GET, HEAD") { HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], body: Dashboard.page) }
+        case ["healthz"]: return only("GET, HEAD") { .text(200, "ok") }
+        case ["summary"]: return only("GET, HEAD") { .json(summary()) }
+        case ["metrics"]: return only("GET, HEAD") { HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: metrics()) }
+        case ["stream"]: return only("GET") { stream.open(request, connection) }
+        case ["api", "session"]: return only("POST") { session(request) }
+        case ["api", "drift"]: return only("GET, HEAD") { file(root.driftReport, empty: #"{"drift":[]}"#) }
+        case ["api", "world"]: return only("GET, HEAD") { .json(worldList()) }
+        case ["api", "events"]: return only("GET, HEAD") { events(request) }
+        case ["api", "actions"]: return only("GET, HEAD") { actionList(request.query["state"]) }
+        default: break
+        }
+        if segments.count >= 3 && segments[0] == "api" && segments[1] == "world" {
+            return only("GET, HEAD") {
+                guard case .success(let subject) = Subject.parse(segments[2...].joined(separator: "/")) else { return .text(404, "no such resource") }
+                return file(root.world + "/" + subject.description + ".json", empty: nil)
+            }
+        }
+        if segments.count >= 3 && segments.count <= 4 && segments[0] == "api" && segments[1] == "actions" && OperatorDecision.isValidID(segments[2]) {
+            let id = segments[2]
+            switch segments.count == 4 ? segments[3] : "" {
+            case "": return only("GET, HEAD") { actionFile(id).map { file($0, empty: nil) } ?? .text(404, "no action \(id)") }
+            case "log": return only("GET, HEAD") { file(root.actionLogs + "/" + id + ".log", empty: nil, type: "text/plain; charset=utf-8") }
+            case "approve": return only("POST") { decide(.approve, id, request, connection) }
+            case "reject": return only("POST") { decide(.reject, id, request, connection) }
+            default: break
+            }
+        }
+        return .text(404, "no such page")
+    }
+
+    private func file(_ path: String, empty: String?, type: String = "application/json") -> HTTPResponse {
+        if let bytes = FileContents.read(path) { return HTTPResponse(status: 200, headers: [("Content-Type", type)], body: bytes) }
+        if let empty { return .json(Array(empty.utf8)) }
+        return .text(404, "not found")
+    }
+
+    func actionFile(_ id: String) -> String? {
+        RuntimeRoot.ActionState.allCases.map { root.actions($0) + "/" + id + ".json" }.first { fileKind($0) == .regular }
+    }
+
+    private func actionList(_ state: String?) -> HTTPResponse {
+        let states: [RuntimeRoot.ActionState]
+        if let state {
+            guard let parsed = RuntimeRoot.ActionState(rawValue: state) else { return .text(400, "no state \"\(state)\"") }
+            states = [parsed]
+        } else {
+            states = RuntimeRoot.ActionState.allCases
+        }
+        var writer = JSONWriter()
+        writer.appendRaw("[")
+        var first = true
+        for state in states {
+            for entry in listDirectory(root.actions(state)).sorted(by: { $0.name < $1.name }) where entry.name.hasSuffix(".json") && !entry.name.hasPrefix(".") {
+                guard var object = FileContents.object(root.actions(state) + "/" + entry.name) else { continue }
+                object["state"] = .string(state.rawValue)
+                if !first { writer.appendRaw(",") }
+                first = false
+                writer.write(.object(object))
+            }
+        }
+        writer.appendRaw("]")
+        return .json(writer.bytes)
+    }
+
+    private func worldList() -> [UInt8] {
+        var writer = JSONWriter()
+        writer.appendRaw("[")
+        var first = true
+        func walk(_ folder: String) {
+            for entry in listDirectory(folder).sorted(by: { $0.name < $1.name }) where !entry.name.hasPrefix(".") {
+                let path = folder + "/" + entry.name
+                if entry.kind == .directory {
+                    walk(path)
+                } else if path != root.world + "/index.json", let bytes = FileContents.read(path) {
+                    if !first { writer.appendRaw(",") }
+                    first = false
+                    writer.appendRaw(Array(bytes.prefix { $0 != 0x0A }))
+                }
+            }
+        }
+        walk(root.world)
+        writer.appendRaw("]")
+        return writer.bytes
+    }
+
+    private func events(_ request: HTTPRequest) -> HTTPResponse {
+        let after = Int(request.query["after"] ?? "0") ?? -1
+        let limit = Int(request.query["limit"] ?? "100") ?? -1
+        guard after >= 0, (1...1000).contains(limit) else { return .text(400, "after must be a seq ≥ 0 and limit 1…1000") }
+        var writer = JSONWriter()
+        writer.appendRaw("[")
+        for (index, event) in EventLogFiles.events(in: root.events, after: after, limit: limit).enumerated() {
+            if index > 0 { writer.appendRaw(",") }
+            writer.write(.object(event.envelope))
+        }
+        writer.appendRaw("]")
+        return .json(writer.bytes)
+    }
+
+    // MARK: Operator decisions
+
+    private func decide(_ verdict: OperatorDecision.Verdict, _ id: String, _ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse {
+        if let refusal = crossSite(request) { return .text(403, refusal) }
+        guard authorized(request) else { return .text(401, "approve and reject need the operator token") }
+        let name = request.header("x-operator").map { String($0.prefix(64)) } ?? "operator"
+        do {
+            switch try OperatorDecision.decide(verdict, id: id, root: root, operator: name, remote: connection.remoteAddress) {
+            case .done:
+                logger.info("\(id) \(verdict == .approve ? "approved" : "rejected") by \(name) from \(connection.remoteAddress)")
+                return .json(JSONWriter.encode(.object(["id": .string(id), "state": .string(verdict == .approve ? "approved" : "rejected")])))
+            case .unknown:
+                return .text(404, "no action \(id)")
+            case .notPending(let state):
+                return .text(409, "\(id) is no longer pending: it is \(state)")
+            }
+        } catch {
+            logger.error("deciding \(id): \(error)")
+            return .text(500, "could not record the decision")
+        }
+    }
+
+    /// Go's CrossOriginProtection, in short: safe methods pass; `Sec-Fetch-Site: same-origin`
+    /// or `none` passes; otherwise an `Origin` must name this host; neither header means a
+    /// non-browser client, and the token decides.
+    func crossSite(_ request: HTTPRequest) -> String? {
+        if let site = request.header("sec-fetch-site") {
+            return site == "same-origin" || site == "none" ? nil : "cross-site request refused (Sec-Fetch-Site: \(site))"
+        }
+        if let origin = request.header("origin") {
+            let host = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
+            return host == request.header("host") ? nil : "cross-site request refused (Origin \(origin))"
+        }
+        return nil
+    }
+
+    func authorized(_ request: HTTPRequest) -> Bool {
+        guard !settings.token.isEmpty else { return false }
+        if let value = request.header("authorization"), value.hasPrefix("Bearer ") {
+            return constantTimeEqual(String(value.dropFirst(7)), settings.token)
+        }
+        for cookie in (request.header("cookie") ?? "").split(separator: ";") {
+            let pair = cookie.trimmingWhitespace().split(separator: "=", maxSplits: 1)
+            if pair.count == 2 && pair[0] == "homelab_session" { return constantTimeEqual(String(pair[1]), sessionValue) }
+        }
+        return false
+    }
+
+    /// The cookie proves the token was entered without carrying it.
+    private var sessionValue: String { Digest.sha256Hex(Array(("homelab-session\u{0}" + settings.token).utf8)) }
+
+    private func session(_ request: HTTPRequest) -> HTTPResponse {
+        if let refusal = crossSite(request) { return .text(403, refusal) }
+        let token = String(decoding: request.body, as: UTF8.self).trimmingWhitespace()
+        guard !settings.token.isEmpty, constantTimeEqual(token, settings.token) else { return .text(401, "wrong token") }
+        return HTTPResponse(status: 204, headers: [("Set-Cookie", "homelab_session=\(sessionValue); Path=/; HttpOnly; SameSite=Strict")])
+    }
+
+    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    // MARK: Summary and metrics
+
+    /// `/summary` (SPEC §7), kept in memory and rebuilt only after a change (or once a
+    /// second, for the services' heartbeat ages).
+    func summary() -> [UInt8] {
+        if let cache = summaryCache, MonotonicTime.now() - cache.at < .seconds(1) { return cache.bytes }
+        let bytes = Summary.build(root: root, heartbeatSeconds: Int(heartbeat.components.seconds))
+        summaryCache = (bytes, MonotonicTime.now())
+        return bytes
+    }
+
+    private func metrics() -> [UInt8] {
+        Metrics.render(summary: summary(), sseClients: stream.clientCount, connections: server?.connectionCount ?? 0, root: root)
+    }
+
+    private func writeStatus() {
+        let status: JSONValue = .object([
+            "service": .string(Self.service), "pid": .int(Int(ProcessID.current)), "startedAt": .string(startedAt.iso8601),
+            "heartbeatAt": .string(Timestamp.now().iso8601Milliseconds), "port": .int(Int(port)),
+            "sseClients": .int(stream?.clientCount ?? 0), "connections": .int(server?.connectionCount ?? 0),
+        ])
+        try? AtomicFile.rewrite(JSONWriter.encode(status) + [0x0A], to: root.serviceState(Self.service))
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var text = Substring(self)
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        while let first = text.first, first.isWhitespace { text.removeFirst() }
+        return String(text)
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> String { String(self).trimmingWhitespace() }
+}

@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+import HomelabCore
+import UI
+
+extension Command {
+    static let ui = Command(
+        name: "ui",
+        summary: "run the operator UI: dashboard, API, live events, approvals",
+        help: """
+        usage: homelab ui
+
+        Serves the dashboard and the HTTP API of SPEC §7 on $HOMELAB_UI_ADDR (default
+        0.0.0.0:8080), streaming changes to browsers over Server-Sent Events at /stream.
+        Approve and reject need the operator token ($HOMELAB_UI_TOKEN, else the file
+        $HOMELAB_UI_TOKEN_FILE, default $HOMELAB_ROOT/secrets/ui-token, created with mode 0600
+        if missing) as a Bearer header or the session cookie the page sets.
+        HOMELAB_UI_AUTH=all protects reads too (default: write).
+        """,
+        run: { arguments in
+            let environment = Configuration.processEnvironment()
+            var settings = UIService.Settings()
+            switch environment["HOMELAB_UI_AUTH"] ?? "write" {
+            case "", "write": settings.protectReads = false
+            case "all": settings.protectReads = true
+            case let other:
+                CommandLine.warn("ui: HOMELAB_UI_AUTH: \"\(other)\" is not write or all")
+                return 2
+            }
+            return ServiceLauncher.serve(UIService.service, arguments) { configuration, logger in
+                settings.address = configuration.uiAddress
+                settings.token = try operatorToken(environment, configuration, logger)
+                try UIService(configuration: configuration, logger: logger, settings: settings).run()
+            }
+        }
+    )
+
+    /// The token from the environment, else its file — created (0600) when missing.
+    private static func operatorToken(_ environment: [String: String], _ configuration: Configuration, _ logger: Logger) throws -> String {
+        if let token = environment["HOMELAB_UI_TOKEN"], !token.isEmpty { return token }
+        let path = environment["HOMELAB_UI_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? configuration.root.uiToken
+        if let bytes = FileContents.read(path) {
+            let token = String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }
+            if !token.isEmpty { return token }
+        }
+        let token = Digest.randomHex(bytes: 24)
+        try AtomicFile.write(token + "\n", to: path, mode: 0o600)
+        logger.info("created the operator token in \(path)")
+        return token
+    }
+}
