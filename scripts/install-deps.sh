@@ -2,14 +2,15 @@
 # Installs what the tests and benchmarks need from Debian, idempotently: a package already
 # present is left alone, and apt is only consulted when something is missing.
 #
-# usage: scripts/install-deps.sh [test|bench]...   (default: test)
+# usage: scripts/install-deps.sh [test|browser|bench]...   (default: test)
 set -euo pipefail
 want=()
 for purpose in "${@:-test}"; do
   case $purpose in
     test) ;;
+    browser) want+=(chromium chromium-driver) ;;
     bench) want+=(inotify-tools strace gcc) ;;
-    *) echo "install-deps: unknown purpose '$purpose' (test, bench)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown purpose '$purpose' (test, browser, bench)" >&2; exit 2 ;;
   esac
 done
 missing=()
@@ -22,3 +23,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1
 fi
+
+# selenium from PyPI, for the browser test (it drives Debian's chromium-driver, never downloads one).
+for purpose in "${@:-test}"; do
+  if [ "$purpose" = browser ] && ! python3 -c 'import selenium' 2>/dev/null; then
+    echo "install-deps: installing selenium"
+    python3 -m pip install -q selenium >/dev/null
+  fi
+done

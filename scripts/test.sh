@@ -9,3 +9,7 @@ echo "== tests"
 # Serial: the inotify overflow test lowers a system-wide limit, and the fd-leak test counts
 # this process's descriptors; neither may share the process with another running test.
 swift test --skip-build --no-parallel
+echo "== the dashboard in a real browser (headless Chromium via selenium)"
+scripts/install-deps.sh browser
+mkdir -p .build/browser
+python3 Tests/browser/dashboard_test.py "$(swift build --show-bin-path)/homelab" .build/browser/dashboard.png

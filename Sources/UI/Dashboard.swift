@@ -10,6 +10,7 @@ enum Dashboard {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>homelab control plane</title>
+<link rel="icon" href="data:,">
 <style>
 :root { --bg: #f6f7f9; --fg: #1d232b; --muted: #66707c; --card: #fff; --line: #dde1e6; --ok: #1f8a4c; --bad: #c0392b; --warn: #b7791f; --accent: #2b6cb0; }
 @media (prefers-color-scheme: dark) { :root { --bg: #12161b; --fg: #e2e6eb; --muted: #8b95a1; --card: #1b2129; --line: #2b333d; --ok: #48bb78; --bad: #f56565; --warn: #ecc94b; --accent: #63b3ed; } }
@@ -71,7 +72,11 @@ function renderDrift(d) {
 async function loadWorld() {
   const resources = await getJSON("/api/world");
   const groups = {};
-  for (const r of resources) { const host = r.name.split("/")[0]; (groups[r.kind + " · " + host] ||= []).push(r); }
+  for (const r of resources) {
+    if (r.kind === "action") continue;  // the queue above shows those
+    const host = r.name.split("/")[0];
+    (groups[r.kind + " · " + host] ||= []).push(r);
+  }
   $("world").innerHTML = Object.keys(groups).sort().map((g) => `<h3>${text(g)}</h3><table>${groups[g].map((r) => `<tr><td><code>${text(r.name)}</code></td><td>${text(r.observed.state ?? "")}</td><td class="muted">${text(r.lastSeen)}</td></tr>`).join("")}</table>`).join("") || "empty";
 }
 async function loadActions() {

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""The dashboard in a real browser: headless Chromium driven by selenium, with Debian's
+chromium-driver (so selenium never reaches for the network).
+
+    python3 Tests/browser/dashboard_test.py HOMELAB_BINARY [SCREENSHOT.png]
+
+Starts an observer and the UI on a temporary runtime root, then checks that the page loads
+with no console errors, that an event dropped into the inbox appears on the open page within
+1 s without a reload, and that entering the token and clicking Approve moves the action file
+into approved/. Saves a screenshot. Prints "browser: N passed, N failed"."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+binary = os.path.abspath(sys.argv[1])
+screenshot = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else "dashboard.png")
+base = tempfile.mkdtemp(prefix="homelab-browser-")
+root = os.path.join(base, "root")
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+env = dict(os.environ, HOMELAB_ROOT=root, HOMELAB_UI_ADDR="127.0.0.1:%d" % port, HOMELAB_UI_TOKEN="browser-token",
+           HOMELAB_HEARTBEAT_SECONDS="1")
+services = [subprocess.Popen([binary, name], env=env, stderr=open(os.path.join(base, name + ".log"), "w"))
+            for name in ("observer", "ui")]
+results = []
+
+
+def wait(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def check(name, body):
+    try:
+        body()
+        results.append((name, None))
+        print("ok   " + name)
+    except Exception as error:  # noqa: BLE001 - report every failure and go on
+        results.append((name, error))
+        print("FAIL " + name + ": " + "".join(traceback.format_exception_only(type(error), error)).strip())
+
+
+driver = None
+try:
+    wait(lambda: os.path.exists(os.path.join(root, "actions", "pending")), 10, "the runtime root")
+    action = {"id": "a1b2c3", "action": "docker-start", "resource": "container/nas/jellyfin", "args": {"host": "nas", "container": "jellyfin"},
+              "drift": {"kind": "mismatch", "fields": [{"field": "state", "desired": "running", "observed": "exited"}]},
+              "preview": ["docker", "--context", "nas", "start", "jellyfin"], "attempt": 1}
+    with open(os.path.join(root, "actions", "pending", "a1b2c3.json"), "w") as f:
+        json.dump(action, f)
+
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    chromium = shutil.which("chromium")
+    if chromium:
+        options.binary_location = chromium
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+    driver.get("http://127.0.0.1:%d/" % port)
+
+    def loads_without_console_errors():
+        wait(lambda: driver.find_element(By.ID, "live").text == "live", 10, "the stream to connect")
+        wait(lambda: "docker --context nas start jellyfin" in driver.find_element(By.ID, "pending").text, 5, "the pending action")
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        assert not errors, "console errors: %s" % errors
+
+    def event_appears_live():
+        before = driver.execute_script("return performance.now()")
+        subprocess.run([binary, "emit", "--type", "resource.observed", "--source", "node/nas", "--subject", "container/nas/plex",
+                        "--data", json.dumps({"state": "running"})], env=env, check=True, stdout=subprocess.DEVNULL)
+        dropped = time.monotonic()
+        wait(lambda: "container/nas/plex" in driver.find_element(By.ID, "tail").text, 1.0, "the event on the page")
+        print("     event on the page %.0f ms after the drop" % ((time.monotonic() - dropped) * 1000))
+        assert driver.execute_script("return performance.now()") > before  # same page: no reload happened
+
+    def approve_with_the_token():
+        driver.find_element(By.ID, "token").send_keys("browser-token")
+        driver.find_element(By.CSS_SELECTOR, "#login button").click()
+        wait(lambda: driver.find_element(By.ID, "who").text == "signed in", 5, "sign-in")
+        driver.find_element(By.CSS_SELECTOR, "button.approve[data-id='a1b2c3']").click()
+        wait(lambda: os.path.exists(os.path.join(root, "actions", "approved", "a1b2c3.json")), 5, "the action in approved/")
+        with open(os.path.join(root, "actions", "approved", "a1b2c3.json")) as f:
+            assert json.load(f)["approvedBy"] == "dashboard"
+
+    check("the page loads with no console errors", loads_without_console_errors)
+    check("an event dropped into the inbox appears within 1 s without reload", event_appears_live)
+    check("the operator signs in and approves", approve_with_the_token)
+    time.sleep(0.3)
+    driver.save_screenshot(screenshot)
+    print("     screenshot: " + screenshot)
+finally:
+    if driver:
+        driver.quit()
+    for service in services:
+        service.terminate()
+        service.wait(5)
+    shutil.rmtree(base, ignore_errors=True)
+
+failed = sum(1 for _, error in results if error)
+print("browser: %d passed, %d failed" % (len(results) - failed, failed))
+sys.exit(1 if failed or len(results) < 3 else 0)
