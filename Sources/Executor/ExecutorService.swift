@@ -38,6 +38,8 @@ public final class ExecutorService {
     private var runs: [String: (run: ActionRun, lock: Int32)] = [:]
     private var busyResources: Set<String> = []
     private var stopping = false
+    private var durationTotal = 0.0
+    private var durationCount = 0
     public private(set) var succeeded = 0
     public private(set) var failed = 0
 
@@ -220,6 +222,8 @@ public final class ExecutorService {
             result["signal"] = .string(Signals.name(signal))
         }
         result["durationMs"] = .number(String(format2: outcome.duration.milliseconds))
+        durationTotal += outcome.duration.milliseconds / 1000
+        durationCount += 1
         result["outputTail"] = .string(outcome.outputTail)
         if outcome.timedOut {
             result["error"] = .string("timed out after \(run.timeout) s: sent SIGTERM" + (outcome.killed ? ", then SIGKILL after the grace period" : ""))
@@ -318,7 +322,8 @@ public final class ExecutorService {
             "service": .string(Self.service), "pid": .int(Int(ProcessID.current)), "startedAt": .string(startedAt.iso8601),
             "heartbeatAt": .string(Timestamp.now().iso8601Milliseconds), "running": .int(runs.count),
             "queued": .int(candidates.count), "concurrency": .int(settings.concurrency),
-            "counters": .object(["succeeded": .int(succeeded), "failed": .int(failed)]),
+            "counters": .object(["succeeded": .int(succeeded), "failed": .int(failed),
+                                 "durationSecondsSum": .number(String(format2: durationTotal)), "durationCount": .int(durationCount)]),
         ])
         try? AtomicFile.rewrite(JSONWriter.encode(status) + [0x0A], to: root.serviceState(Self.service))
     }

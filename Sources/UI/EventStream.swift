@@ -95,11 +95,17 @@ final class EventStream {
         }
         pending.removeAll()
         changedPaths.removeAll()
-        let events = logGrown ? tail.read() : []
+        // Each event is encoded once, whatever the number of clients.
+        let events = (logGrown ? tail.read() : []).map { (seq: $0.seq, bytes: Self.encode($0)) }
         logGrown = false
         for client in clients.values {
-            for event in events where event.seq > client.sentSeq { send(event, to: client) }
-            if !messages.isEmpty { client.connection.send(messages) }
+            var bytes: [UInt8] = []
+            for event in events where event.seq > client.sentSeq {
+                bytes += event.bytes
+                client.sentSeq = event.seq
+            }
+            bytes += messages
+            if !bytes.isEmpty { client.connection.send(bytes) }
             if client.connection.pendingBytes > Self.maxBacklog {
                 ui.logger.warning("an SSE client at \(client.connection.remoteAddress) fell \(client.connection.pendingBytes) bytes behind: disconnected")
                 client.connection.abort()
@@ -108,11 +114,12 @@ final class EventStream {
     }
 
     private func send(_ event: LoggedEvent, to client: Client) {
-        var bytes = Array("id: \(event.seq)\nevent: event\ndata: ".utf8)
-        bytes += JSONWriter.encode(.object(event.envelope))
-        bytes += Array("\n\n".utf8)
-        client.connection.send(bytes)
+        client.connection.send(Self.encode(event))
         client.sentSeq = event.seq
+    }
+
+    private static func encode(_ event: LoggedEvent) -> [UInt8] {
+        Array("id: \(event.seq)\nevent: event\ndata: ".utf8) + JSONWriter.encode(.object(event.envelope)) + Array("\n\n".utf8)
     }
 
     private func message(_ type: String, data: [UInt8]) -> [UInt8] {

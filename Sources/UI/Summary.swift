@@ -73,6 +73,10 @@ enum Metrics {
             ("outcome=\"succeeded\"", JSONWriter.string(executor["succeeded"] ?? .int(0))),
             ("outcome=\"failed\"", JSONWriter.string(executor["failed"] ?? .int(0))),
         ])
+        lines.append("# HELP homelab_executor_duration_seconds Run time of the actions the executor ran.")
+        lines.append("# TYPE homelab_executor_duration_seconds summary")
+        lines.append("homelab_executor_duration_seconds_sum \(JSONWriter.string(executor["durationSecondsSum"] ?? .int(0)))")
+        lines.append("homelab_executor_duration_seconds_count \(JSONWriter.string(executor["durationCount"] ?? .int(0)))")
         metric("homelab_sse_clients", "Connected Server-Sent Events clients.", "gauge", [("", String(sseClients))])
         metric("homelab_http_connections", "Open HTTP connections.", "gauge", [("", String(connections))])
         let now = Timestamp.now()
