@@ -212,7 +212,24 @@ final class UIFixture: @unchecked Sendable {
         // 15 MB of events: past what the kernel buffers for the stalled client plus its
         // 4 MiB backlog limit, while the healthy one reads as they come.
         nonisolated(unsafe) var received = ""
-        let reader = Thread { received = ui.read(healthy, timeout: 20) { $0.contains("id: 250\n") } }
+        // A reader that keeps up: it only looks for the last id in what just arrived.
+        let reader = Thread {
+            let want = Array("id: 250\n".utf8)
+            var window: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                var poller = pollfd(fd: healthy, events: Int16(POLLIN), revents: 0)
+                guard poll(&poller, 1, 50) > 0 else { continue }
+                let n = buffer.withUnsafeMutableBytes { recv(healthy, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { break }
+                window = Array(window.suffix(want.count)) + buffer[0..<n]
+                if window.firstRange(of: want) != nil {
+                    received = "id: 250\n"
+                    break
+                }
+            }
+        }
         reader.start()
         let padding = "\"" + String(repeating: "x", count: 60_000) + "\""
         for block in 0..<25 {
