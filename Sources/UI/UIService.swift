@@ -88,29 +88,31 @@ public final class UIService {
     /// The allow-list: a path is one of these, or 404. Nothing maps onto the filesystem
     /// except through names checked against the resource and action grammars.
     func route(_ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse? {
-        let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
         let isRead = request.method == "GET" || request.method == "HEAD"
-        func only(_ allowed: String, _ answer: () -> HTTPResponse?) -> HTTPResponse? {
-            let methods = allowed.split(separator: ",").map { $0.trimmingWhitespace() }
-            guard methods.contains(request.method) else { return HTTPResponse(status: 405, headers: [("Allow", allowed)]) }
+        func only(_ allowed: StaticString, _ answer: () -> HTTPResponse?) -> HTTPResponse? {
+            let list = allowed.description
+            guard list == request.method || list.hasPrefix(request.method + ",") || list.hasSuffix(" " + request.method)
+                    || list.contains(" " + request.method + ",")
+            else { return HTTPResponse(status: 405, headers: [("Allow", list)]) }
             if isRead && settings.protectReads && request.path != "/healthz" && request.path != "/" && !authorized(request) {
                 return .text(401, "this UI needs the operator token (HOMELAB_UI_AUTH=all)")
             }
             return answer()
         }
-        switch segments {
-        case [""]: return only("GET, HEAD") { HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], body: Dashboard.page) }
-        case ["healthz"]: return only("GET, HEAD") { .text(200, "ok") }
-        case ["summary"]: return only("GET, HEAD") { .json(summary()) }
-        case ["metrics"]: return only("GET, HEAD") { HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: metrics()) }
-        case ["stream"]: return only("GET") { stream.open(request, connection) }
-        case ["api", "session"]: return only("POST") { session(request) }
-        case ["api", "drift"]: return only("GET, HEAD") { file(root.driftReport, empty: #"{"drift":[]}"#) }
-        case ["api", "world"]: return only("GET, HEAD") { .json(worldList()) }
-        case ["api", "events"]: return only("GET, HEAD") { events(request) }
-        case ["api", "actions"]: return only("GET, HEAD") { actionList(request.query["state"]) }
+        switch request.path {
+        case "/": return only("GET, HEAD") { HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], body: Dashboard.page) }
+        case "/healthz": return only("GET, HEAD") { .text(200, "ok") }
+        case "/summary": return only("GET, HEAD") { .json(summary()) }
+        case "/metrics": return only("GET, HEAD") { HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: metrics()) }
+        case "/stream": return only("GET") { stream.open(request, connection) }
+        case "/api/session": return only("POST") { session(request) }
+        case "/api/drift": return only("GET, HEAD") { file(root.driftReport, empty: #"{"drift":[]}"#) }
+        case "/api/world": return only("GET, HEAD") { .json(worldList()) }
+        case "/api/events": return only("GET, HEAD") { events(request) }
+        case "/api/actions": return only("GET, HEAD") { actionList(request.query["state"]) }
         default: break
         }
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
         if segments.count >= 3 && segments[0] == "api" && segments[1] == "world" {
             return only("GET, HEAD") {
                 guard case .success(let subject) = Subject.parse(segments[2...].joined(separator: "/")) else { return .text(404, "no such resource") }

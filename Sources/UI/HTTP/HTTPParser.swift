@@ -62,7 +62,9 @@ public struct HTTPParser {
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex,
                   line[line.startIndex..<colon].allSatisfy(isTokenByte)
             else { return .failure(status: 400, reason: "malformed header line") }
-            let name = String(decoding: line[line.startIndex..<colon], as: UTF8.self).lowercased()
+            // ASCII lower-casing on the bytes: header names are tokens, and Unicode case
+            // mapping per header is measurable at tens of thousands of requests a second.
+            let name = String(decoding: line[line.startIndex..<colon].map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, as: UTF8.self)
             var value = line[(colon + 1)...]
             while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
             while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
