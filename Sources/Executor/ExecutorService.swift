@@ -54,13 +54,7 @@ public final class ExecutorService {
 
     /// Serves until SIGTERM/SIGINT; running actions are then ended and recorded as failed.
     public func run() throws {
-        try root.create()
-        let reactor = try Reactor()
-        defer { reactor.shutdown() }
-        try reactor.stopOnTermination { [logger] signal in logger.info("\(Signals.name(signal)) received: stopping") }
-        try start(on: reactor)
-        try reactor.run()
-        stop()
+        try ServiceLoop.run(root: root, logger: logger, start: { reactor in try start(on: reactor) }, stopped: stop)
     }
 
     public func start(on reactor: Reactor) throws {

@@ -135,12 +135,3 @@ struct Checkpoint: Equatable {
         return String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
     }()
 }
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var text = Substring(self)
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        while let first = text.first, first.isWhitespace { text.removeFirst() }
-        return String(text)
-    }
-}

@@ -38,14 +38,10 @@ public final class UIService {
     }
 
     public func run() throws {
-        try root.create()
-        let reactor = try Reactor()
-        defer { reactor.shutdown() }
-        try reactor.stopOnTermination { [logger] signal in logger.info("\(Signals.name(signal)) received: stopping") }
-        try start(on: reactor)
-        try reactor.run()
-        server?.close()
-        logger.info("stopped")
+        try ServiceLoop.run(root: root, logger: logger, start: { reactor in try start(on: reactor) }, stopped: {
+            server?.close()
+            logger.info("stopped")
+        })
     }
 
     public func start(on reactor: Reactor) throws {
@@ -288,17 +284,4 @@ public final class UIService {
         ])
         try? AtomicFile.rewrite(JSONWriter.encode(status) + [0x0A], to: root.serviceState(Self.service))
     }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var text = Substring(self)
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        while let first = text.first, first.isWhitespace { text.removeFirst() }
-        return String(text)
-    }
-}
-
-extension Substring {
-    func trimmingWhitespace() -> String { String(self).trimmingWhitespace() }
 }
