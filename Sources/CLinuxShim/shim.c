@@ -93,12 +93,6 @@ int CLinuxShim_output_pipe(int fds[2]) {
 
 int CLinuxShim_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
-int CLinuxShim_pidfd_send_signal(int pidfd, int sig) {
-    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
-int CLinuxShim_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
-
 int CLinuxShim_tgkill(pid_t tid, int sig) { return (int)syscall(SYS_tgkill, getpid(), tid, sig); }
 
 pid_t CLinuxShim_gettid(void) { return (pid_t)syscall(SYS_gettid); }

@@ -158,7 +158,7 @@ public final class ExecutorService {
                 close(log)
                 throw error
             }
-            try AtomicFile.write("{\"pgid\":\(started.pid),\"bootId\":\"\(bootID)\"}\n", to: folder + ".run", durability: .none)
+            try AtomicFile.write("{\"pgid\":\(started.pid),\"bootId\":\"\(BootID.current)\"}\n", to: folder + ".run", durability: .none)
             let run = try ActionRun(id: id, resource: resource, started: started, log: log,
                                     timeout: entry.timeoutSeconds, grace: settings.killGrace,
                                     reactor: reactor!) { [unowned self] run, outcome in finished(run, outcome, file: file) }
@@ -268,7 +268,7 @@ public final class ExecutorService {
                 continue
             }
             let folder = root.state + "/executor/" + id
-            if let marker = FileContents.object(folder + ".run"), marker["bootId"]?.string == bootID, let group = marker["pgid"]?.int, group > 1 {
+            if let marker = FileContents.object(folder + ".run"), marker["bootId"]?.string == BootID.current, let group = marker["pgid"]?.int, group > 1 {
                 ChildProcess.signalGroup(pid_t(group), SIGKILL)
             }
             removeTree(folder)
@@ -295,9 +295,6 @@ public final class ExecutorService {
         }
     }
 
-    private var bootID: String {
-        String(decoding: FileContents.read("/proc/sys/kernel/random/boot_id") ?? [], as: UTF8.self).filter { !$0.isWhitespace }
-    }
 
     private func makeFolder(_ path: String) throws(SystemError) {
         if mkdir(path, 0o755) != 0 && Errno.current != .fileExists { throw SystemError("mkdir", Errno.current, subject: path) }

@@ -40,7 +40,6 @@ public final class Reactor {
 
     // Timers: one timerfd (registered among the sources) armed at the earliest deadline.
     var timerQueue: [LoopTimer] = []
-    var timerSequence: UInt64 = 0
     var timerFD: Int32 = -1
     var armedDeadline: MonotonicTime?
 

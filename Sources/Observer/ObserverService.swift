@@ -99,7 +99,7 @@ public final class ObserverService {
         let checkpoint = Checkpoint.read(root.observerCheckpoint)
         var reason = "no checkpoint"
         if let checkpoint {
-            if checkpoint.bootID != Checkpoint.currentBootID {
+            if checkpoint.bootID != BootID.current {
                 reason = "checkpoint from an earlier boot"
             } else if checkpoint.seq > log.lastSeq {
                 reason = "checkpoint at seq \(checkpoint.seq) is past the log's end (\(log.lastSeq))"
@@ -142,7 +142,7 @@ public final class ObserverService {
     }
 
     private func writeCheckpoint() throws(SystemError) {
-        try Checkpoint(seq: log.lastSeq, bootID: Checkpoint.currentBootID).write(root.observerCheckpoint, at: .now())
+        try Checkpoint(seq: log.lastSeq, bootID: BootID.current).write(root.observerCheckpoint, at: .now())
     }
 
     /// Deletes the inbox files whose events the log's last batch already holds (by source

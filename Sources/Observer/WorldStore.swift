@@ -54,8 +54,7 @@ struct WorldStore {
             if name.hasPrefix(".") {
                 if !name.hasSuffix(".spare") { unlink(file) }  // a crashed write's temporary
             } else if file != folder + "/index.json" {
-                guard case .bytes(let bytes) = InboxReader.read(file, maxBytes: 64 << 20),
-                      let (key, resource) = World.parseFile(bytes), path(key) == file
+                guard let bytes = FileContents.read(file), let (key, resource) = World.parseFile(bytes), path(key) == file
                 else {
                     intact = false
                     return
@@ -69,8 +68,7 @@ struct WorldStore {
 
     /// The index as last written: (seq, generatedAt).
     func readIndex() -> (Int, String?)? {
-        guard case .bytes(let bytes) = InboxReader.read(folder + "/index.json"),
-              let index = (try? JSONParser.parse(bytes))?.object, let seq = index["seq"]?.int
+        guard let index = FileContents.object(folder + "/index.json"), let seq = index["seq"]?.int
         else { return nil }
         return (seq, index["generatedAt"]?.string)
     }
@@ -119,8 +117,7 @@ struct Checkpoint: Equatable {
     var bootID: String
 
     static func read(_ path: String) -> Checkpoint? {
-        guard case .bytes(let bytes) = InboxReader.read(path), let object = (try? JSONParser.parse(bytes))?.object,
-              let seq = object["seq"]?.int, let boot = object["bootId"]?.string
+        guard let object = FileContents.object(path), let seq = object["seq"]?.int, let boot = object["bootId"]?.string
         else { return nil }
         return Checkpoint(seq: seq, bootID: boot)
     }
@@ -130,8 +127,4 @@ struct Checkpoint: Equatable {
         try AtomicFile.rewrite(JSONWriter.encode(record) + [0x0A], to: path)
     }
 
-    static let currentBootID: String = {
-        guard case .bytes(let bytes) = InboxReader.read("/proc/sys/kernel/random/boot_id") else { return "unknown" }
-        return String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
-    }()
 }

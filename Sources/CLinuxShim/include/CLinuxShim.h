@@ -48,9 +48,6 @@ int CLinuxShim_pipe(int fds[2]);
 int CLinuxShim_output_pipe(int fds[2]);
 
 int CLinuxShim_pidfd_open(pid_t pid);
-int CLinuxShim_pidfd_send_signal(int pidfd, int sig);
-// Makes the kernel send `sig` to the calling process when its parent dies.
-int CLinuxShim_set_parent_death_signal(int sig);
 // Sends `sig` to one thread of this process.
 int CLinuxShim_tgkill(pid_t tid, int sig);
 pid_t CLinuxShim_gettid(void);
