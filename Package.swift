@@ -19,9 +19,10 @@ let package = Package(
         .target(name: "Supervisor", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Executor", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "UI", dependencies: ["HomelabCore", "FSWatch"]),
+        .target(name: "Demo", dependencies: ["HomelabCore", "FSWatch"]),
         .executableTarget(
             name: "homelab",
-            dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI"]
+            dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI", "Demo"]
         ),
         .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "CLinuxShim"]),
         .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch"]),

@@ -2,15 +2,16 @@
 # Installs what the tests and benchmarks need from Debian, idempotently: a package already
 # present is left alone, and apt is only consulted when something is missing.
 #
-# usage: scripts/install-deps.sh [test|browser|bench]...   (default: test)
+# usage: scripts/install-deps.sh [test|browser|docker|bench]...   (default: test)
 set -euo pipefail
 want=()
 for purpose in "${@:-test}"; do
   case $purpose in
     test) ;;
     browser) want+=(chromium chromium-driver) ;;
+    docker) want+=(docker.io docker-compose debootstrap) ;;
     bench) want+=(inotify-tools strace gcc) ;;
-    *) echo "install-deps: unknown purpose '$purpose' (test, browser, bench)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown purpose '$purpose' (test, browser, docker, bench)" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -2,10 +2,8 @@ import FSWatch
 import HomelabCore
 
 /// `/summary` (SPEC §7): what the world, the drift report, the queue and the services say.
-enum Summary {
-    static let services = ["observer", "supervisor", "executor", "ui"]
-
-    static func build(root: RuntimeRoot, heartbeatSeconds: Int, now: Timestamp = .now()) -> [UInt8] {
+public enum Summary {
+    public static func build(root: RuntimeRoot, heartbeatSeconds: Int, now: Timestamp = .now()) -> [UInt8] {
         let index = FileContents.object(root.worldIndex)
         let byKind = index?["byKind"]?.object ?? [:]
         let resources = byKind.reduce(0) { $0 + ($1.value.int ?? 0) }
@@ -24,11 +22,10 @@ enum Summary {
         }
 
         var services = JSONObject()
-        for name in Self.services {
-            let status = FileContents.object(root.serviceState(name))
-            let at = status?["heartbeatAt"]?.string
-            let fresh = at.flatMap { Timestamp(rfc3339: $0) }.map { $0.seconds(until: now) < Double(3 * heartbeatSeconds) } ?? false
-            services[name] = .object(["up": .bool(fresh), "heartbeatAt": at.map(JSONValue.string) ?? .null])
+        for name in ServiceHeartbeat.services {
+            let at = ServiceHeartbeat.last(name, root: root)
+            let fresh = ServiceHeartbeat.isFresh(at, heartbeatSeconds: heartbeatSeconds, now: now)
+            services[name] = .object(["up": .bool(fresh), "heartbeatAt": at.map { .string($0.iso8601Milliseconds) } ?? .null])
         }
 
         var summary: JSONObject = [
@@ -80,8 +77,8 @@ enum Metrics {
         metric("homelab_sse_clients", "Connected Server-Sent Events clients.", "gauge", [("", String(sseClients))])
         metric("homelab_http_connections", "Open HTTP connections.", "gauge", [("", String(connections))])
         let now = Timestamp.now()
-        metric("homelab_heartbeat_age_seconds", "Seconds since each service's last heartbeat.", "gauge", Summary.services.compactMap { name in
-            guard let text = FileContents.object(root.serviceState(name))?["heartbeatAt"]?.string, let at = Timestamp(rfc3339: text) else { return nil }
+        metric("homelab_heartbeat_age_seconds", "Seconds since each service's last heartbeat.", "gauge", ServiceHeartbeat.services.compactMap { name in
+            guard let at = ServiceHeartbeat.last(name, root: root) else { return nil }
             return ("service=\"\(name)\"", String(format2: at.seconds(until: now)))
         })
         return Array((lines.joined(separator: "\n") + "\n").utf8)

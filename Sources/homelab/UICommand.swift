@@ -31,23 +31,11 @@ extension Command {
             }
             return ServiceLauncher.serve(UIService.service, arguments) { configuration, logger in
                 settings.address = configuration.uiAddress
-                settings.token = try operatorToken(environment, configuration, logger)
+                let (token, createdIn) = try OperatorToken.load(environment: environment, root: configuration.root)
+                if let createdIn { logger.info("created the operator token in \(createdIn)") }
+                settings.token = token
                 try UIService(configuration: configuration, logger: logger, settings: settings).run()
             }
         }
     )
-
-    /// The token from the environment, else its file — created (0600) when missing.
-    private static func operatorToken(_ environment: [String: String], _ configuration: Configuration, _ logger: Logger) throws -> String {
-        if let token = environment["HOMELAB_UI_TOKEN"], !token.isEmpty { return token }
-        let path = environment["HOMELAB_UI_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? configuration.root.uiToken
-        if let bytes = FileContents.read(path) {
-            let token = String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }
-            if !token.isEmpty { return token }
-        }
-        let token = Digest.randomHex(bytes: 24)
-        try AtomicFile.write(token + "\n", to: path, mode: 0o600)
-        logger.info("created the operator token in \(path)")
-        return token
-    }
 }

@@ -1,0 +1,17 @@
+/// The services' heartbeats in `state/SERVICE.json`, read the same way by `/summary`,
+/// `homelab status` and `homelab health`.
+public enum ServiceHeartbeat {
+    public static let services = ["observer", "supervisor", "executor", "ui"]
+
+    /// When `service` last wrote its heartbeat, if it ever did.
+    public static func last(_ service: String, root: RuntimeRoot) -> Timestamp? {
+        FileContents.object(root.serviceState(service))?["heartbeatAt"]?.string.flatMap { Timestamp(rfc3339: $0) }
+    }
+
+    /// Fresh while younger than three periods: one late beat is a busy moment, three are a
+    /// service that is gone.
+    public static func isFresh(_ at: Timestamp?, heartbeatSeconds: Int, now: Timestamp = .now()) -> Bool {
+        guard let at else { return false }
+        return at.seconds(until: now) < Double(3 * heartbeatSeconds)
+    }
+}

@@ -1,0 +1,95 @@
+import FSWatch
+import HomelabCore
+import UI
+
+extension Command {
+    static let status = Command(
+        name: "status",
+        summary: "the summary, readable in a terminal",
+        help: """
+        usage: homelab status [--json]
+
+        What /summary says, read straight from $HOMELAB_ROOT (no UI needed): the world, the
+        drift, the action queue, each service's heartbeat and the last event — then every
+        pending action with the command it would run, ready for `homelab approve ID`.
+        --json prints /summary's JSON instead.
+        """,
+        run: { arguments in
+            let options: Options
+            do {
+                options = try Options(arguments, command: "status", valued: [], flags: ["--json"])
+            } catch {
+                CommandLine.warn("\(error)")
+                return 2
+            }
+            if let unexpected = options.positional.first {
+                CommandLine.warn("status: unexpected argument '\(unexpected)'")
+                return 2
+            }
+            let configuration: Configuration
+            do {
+                configuration = try Configuration(environment: Configuration.processEnvironment())
+            } catch {
+                CommandLine.warn("status: \(error)")
+                return 2
+            }
+            let root = configuration.root
+            guard fileKind(root.state) == .directory else {
+                CommandLine.warn("status: \(root.path) is not a runtime root (no state/ folder)")
+                return 1
+            }
+            let bytes = Summary.build(root: root, heartbeatSeconds: configuration.heartbeatSeconds)
+            if options.values["--json"] != nil {
+                print(String(decoding: bytes, as: UTF8.self))
+                return 0
+            }
+            print(StatusText.render(summary: (try? JSONParser.parse(bytes))?.object ?? [:], pending: StatusText.pending(root)), terminator: "")
+            return 0
+        }
+    )
+}
+
+/// The summary as aligned lines for a terminal.
+enum StatusText {
+    static func render(summary: JSONObject, pending: [JSONObject]) -> String {
+        func counts(_ object: JSONObject?, order: [String]) -> String {
+            let object = object ?? [:]
+            let keys = order + object.keys.filter { !order.contains($0) }.sorted()
+            return keys.compactMap { key in object[key].map { "\(key) \(JSONWriter.string($0))" } }.joined(separator: ", ")
+        }
+        let world = summary["world"]?.object ?? [:]
+        let drift = summary["drift"]?.object ?? [:]
+        var lines: [String] = []
+        lines.append("world     seq \(JSONWriter.string(world["seq"] ?? .int(0))), \(JSONWriter.string(world["resources"] ?? .int(0))) resources"
+            + ((world["byKind"]?.object ?? [:]).isEmpty ? "" : " (\(counts(world["byKind"]?.object, order: [])))"))
+        lines.append("drift     \(JSONWriter.string(drift["total"] ?? .int(0))) (\(counts(drift["byKind"]?.object, order: ["missing", "mismatch", "stale", "unmanaged"])))")
+        lines.append("actions   " + counts(summary["actions"]?.object, order: RuntimeRoot.ActionState.allCases.map(\.rawValue)))
+        let services = ServiceHeartbeat.services.map { name -> String in
+            let service = summary["services"]?[name]
+            return "\(name) " + (service?["up"]?.bool == true ? "up" : "DOWN")
+        }
+        lines.append("services  " + services.joined(separator: ", "))
+        if let last = summary["lastEvent"]?.object {
+            lines.append("last      event \(JSONWriter.string(last["seq"] ?? .null)) \(last["type"]?.string ?? "?") at \(last["receivedAt"]?.string ?? "?")")
+        } else {
+            lines.append("last      no events yet")
+        }
+        if !pending.isEmpty {
+            lines.append("")
+            lines.append("pending (homelab approve ID / homelab reject ID):")
+            for action in pending {
+                let preview = (action["preview"]?.array ?? []).compactMap(\.string).joined(separator: " ")
+                lines.append("  \(action["id"]?.string ?? "?")  \(action["resource"]?.string ?? "?")  \(action["action"]?.string ?? "?"): \(preview)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The pending actions, oldest proposal first.
+    static func pending(_ root: RuntimeRoot) -> [JSONObject] {
+        listDirectory(root.actions(.pending))
+            .filter { $0.name.hasSuffix(".json") && !$0.name.hasPrefix(".") }
+            .compactMap { FileContents.object(root.actions(.pending) + "/" + $0.name) }
+            .sorted { ($0["proposedAt"]?.string ?? "") < ($1["proposedAt"]?.string ?? "") }
+    }
+}
