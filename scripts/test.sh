@@ -13,3 +13,5 @@ echo "== the dashboard in a real browser (headless Chromium via selenium)"
 scripts/install-deps.sh browser
 mkdir -p .build/browser
 python3 Tests/browser/dashboard_test.py "$(swift build --show-bin-path)/homelab" .build/browser/dashboard.png
+echo "== the compose stack on a real Docker engine (bootstrap, drift → approval → execution, restart, rebuild)"
+scripts/docker/stack-test.sh

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Bootstraps or upgrades the control plane on this host (SPEC §8). Idempotent: running it
+# again is the upgrade — it rebuilds the image from this checkout and recreates whatever
+# changed, leaving the runtime root and the operator token as they are.
+#
+#   1. the runtime root ($HOMELAB_ROOT_HOST, default /opt/homelab): every folder, owned by
+#      UID 1000 (the image's `homelab` user), secrets/ 0700
+#   2. the operator token secrets/ui-token (0600), if absent
+#   3. the image homelab-control-plane:latest (also tagged with the git commit, for rollback)
+#   4. the proxy network Nginx Proxy Manager joins ($HOMELAB_PROXY_NETWORK, default homelab-proxy)
+#   5. the stack (docker/compose.yaml): started, or recreated where the image changed
+#   6. waits until all four services report healthy, then prints where the UI is
+#
+# Settings (environment): those of docker/compose.yaml, plus
+#   SWIFT_IMAGE, RUNTIME_IMAGE    base images (default: the official swift:6.3-bookworm and
+#                                 debian:bookworm-slim; where no registry answers, built
+#                                 locally by scripts/docker/base-images.sh)
+#   HOMELAB_HEALTH_TIMEOUT        seconds to wait for health (default 180)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+say() { echo "bootstrap: $*"; }
+fail() { echo "bootstrap: $*" >&2; exit 1; }
+
+export HOMELAB_ROOT_HOST=${HOMELAB_ROOT_HOST:-/opt/homelab}
+export HOMELAB_IMAGE=${HOMELAB_IMAGE:-homelab-control-plane:latest}
+export HOMELAB_PROXY_NETWORK=${HOMELAB_PROXY_NETWORK:-homelab-proxy}
+export HOMELAB_UI_PUBLISH=${HOMELAB_UI_PUBLISH:-127.0.0.1:8080}
+owner=1000:1000
+
+command -v docker >/dev/null || fail "docker is not installed"
+docker info >/dev/null 2>&1 || fail "the Docker engine does not answer (is dockerd running, and may $(id -un) use it?)"
+if docker compose version >/dev/null 2>&1; then compose=(docker compose)
+elif command -v docker-compose >/dev/null; then compose=(docker-compose)
+else fail "neither 'docker compose' nor 'docker-compose' is installed"; fi
+compose_name=${compose[*]}
+compose+=(--project-directory "$repo/docker" -f "$repo/docker/compose.yaml" -p homelab-control-plane)
+
+say "runtime root $HOMELAB_ROOT_HOST"
+for folder in "" inbox rejected events world state logs logs/actions actions \
+    actions/pending actions/approved actions/running actions/done actions/failed actions/rejected actions/superseded; do
+  mkdir -p "$HOMELAB_ROOT_HOST/$folder"
+done
+mkdir -p -m 0700 "$HOMELAB_ROOT_HOST/secrets"
+chmod 0700 "$HOMELAB_ROOT_HOST/secrets"
+chown -R "$owner" "$HOMELAB_ROOT_HOST"
+
+token_file=$HOMELAB_ROOT_HOST/secrets/ui-token
+if [ ! -s "$token_file" ]; then
+  (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' > "$token_file.tmp" && echo >> "$token_file.tmp" && mv "$token_file.tmp" "$token_file")
+  say "created the operator token in $token_file"
+fi
+chown "$owner" "$token_file" && chmod 0600 "$token_file"
+
+# Base images: the official ones where a registry answers, else local ones.
+if [ -z "${SWIFT_IMAGE:-}" ] || [ -z "${RUNTIME_IMAGE:-}" ]; then
+  SWIFT_IMAGE=swift:6.3-bookworm RUNTIME_IMAGE=debian:bookworm-slim
+  for image in "$SWIFT_IMAGE" "$RUNTIME_IMAGE"; do
+    docker image inspect "$image" >/dev/null 2>&1 || docker pull -q "$image" >/dev/null 2>&1 || { SWIFT_IMAGE=; break; }
+  done
+  if [ -z "$SWIFT_IMAGE" ]; then
+    say "no registry answers: building the base images locally"
+    read -r RUNTIME_IMAGE SWIFT_IMAGE < <(scripts/docker/base-images.sh | tail -1)
+  fi
+fi
+revision=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null || echo local)
+say "building $HOMELAB_IMAGE (revision $revision) on $SWIFT_IMAGE and $RUNTIME_IMAGE"
+build_log=$HOMELAB_ROOT_HOST/logs/bootstrap-build.log
+docker build -f docker/Dockerfile --build-arg SWIFT_IMAGE="$SWIFT_IMAGE" --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" \
+  -t "$HOMELAB_IMAGE" -t "homelab-control-plane:$revision" . >"$build_log" 2>&1 \
+  || { tail -n 30 "$build_log" >&2; fail "the image did not build (whole log: $build_log)"; }
+
+docker network inspect "$HOMELAB_PROXY_NETWORK" >/dev/null 2>&1 || {
+  docker network create "$HOMELAB_PROXY_NETWORK" >/dev/null
+  say "created the network $HOMELAB_PROXY_NETWORK (Nginx Proxy Manager joins it as external)"
+}
+
+say "starting the stack with $compose_name"
+"${compose[@]}" up -d --remove-orphans 2>&1 | sed 's/^/  /'
+
+deadline=$((SECONDS + ${HOMELAB_HEALTH_TIMEOUT:-180}))
+services=(observer supervisor executor ui)
+while :; do
+  waiting=()
+  for service in "${services[@]}"; do
+    id=$("${compose[@]}" ps -q "$service" 2>/dev/null || true)
+    health=$( [ -n "$id" ] && docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id" 2>/dev/null || echo missing)
+    [ "$health" = healthy ] || waiting+=("$service:$health")
+  done
+  [ ${#waiting[@]} -eq 0 ] && break
+  [ $SECONDS -ge $deadline ] && fail "not healthy after ${HOMELAB_HEALTH_TIMEOUT:-180} s: ${waiting[*]} (see: cd docker && $compose_name logs)"
+  say "waiting for ${waiting[*]}"
+  sleep 2
+done
+say "all four services are healthy"
+say "UI: http://$HOMELAB_UI_PUBLISH/ (Nginx Proxy Manager: http://control-plane-ui:8080 on the network $HOMELAB_PROXY_NETWORK)"
+say "operator token: $token_file"
