@@ -7,10 +7,12 @@ chromium-driver (so selenium never reaches for the network).
 Starts an observer and the UI on a temporary runtime root, then checks that the page loads
 with no console errors, that an event dropped into the inbox appears on the open page within
 1 s without a reload, and that entering the token and clicking Approve moves the action file
-into approved/. Saves a screenshot. Prints "browser: N passed, N failed"."""
+into approved/; then runs `homelab demo` and takes one simulated drift through the whole loop
+from the page (proposal, approval, execution, heal). Saves screenshots of both. Prints "browser: N passed, N failed"."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -112,6 +114,48 @@ try:
     time.sleep(0.3)
     driver.save_screenshot(screenshot)
     print("     screenshot: " + screenshot)
+
+    def the_demo_loop_in_the_browser():
+        """`homelab demo`: a simulated drift is proposed on the page, approved there, run, and healed."""
+        demo_env = {k: v for k, v in env.items() if k not in ("HOMELAB_UI_TOKEN", "HOMELAB_ROOT")}
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            demo_port = probe.getsockname()[1]
+        demo_env.update(HOMELAB_ROOT=os.path.join(base, "demo-root"), HOMELAB_UI_ADDR="127.0.0.1:%d" % demo_port,
+                        HOMELAB_INVENTORY=os.path.join(os.path.dirname(__file__), "..", "..", "examples", "inventory"))
+        demo_log = open(os.path.join(base, "demo.log"), "w+")
+        demo = subprocess.Popen([binary, "demo", "--drift-every", "1"], env=demo_env, stdout=subprocess.PIPE, stderr=demo_log, text=True)
+        try:
+            token = None
+            for line in demo.stdout:
+                if line.startswith("token:"):
+                    token = line.split()[1]
+                    break
+            assert token, "the demo printed no token"
+            driver.get("http://127.0.0.1:%d/" % demo_port)
+            wait(lambda: driver.find_element(By.ID, "live").text == "live", 10, "the stream to connect")
+            driver.find_element(By.ID, "token").send_keys(token)
+            driver.find_element(By.CSS_SELECTOR, "#login button").click()
+            wait(lambda: driver.find_element(By.ID, "who").text == "signed in", 5, "sign-in")
+            button = wait(lambda: driver.find_elements(By.CSS_SELECTOR, "#pending button.approve"), 10, "a proposal on the page")[0]
+            action_id = button.get_attribute("data-id")
+            button.click()
+            wait(lambda: os.path.exists(os.path.join(base, "demo-root", "actions", "done", action_id + ".json")), 10, "the action in done/")
+            wait(lambda: "done (exit 0)" in driver.find_element(By.ID, "history").text, 2, "the action done on the page")
+
+            def healed():
+                demo_log.seek(0)
+                return "is back to its desired state after " + action_id in demo_log.read()
+            wait(healed, 5, "the simulated homelab to heal")
+            time.sleep(0.3)
+            driver.save_screenshot(screenshot.replace(".png", "-demo.png"))
+            demo.send_signal(signal.SIGINT)
+            assert demo.wait(5) == 0, "the demo did not stop cleanly on Ctrl-C"
+        finally:
+            if demo.poll() is None:
+                demo.kill()
+
+    check("homelab demo: drift → proposal → approval in the page → executed → healed", the_demo_loop_in_the_browser)
 finally:
     if driver:
         driver.quit()
@@ -122,4 +166,4 @@ finally:
 
 failed = sum(1 for _, error in results if error)
 print("browser: %d passed, %d failed" % (len(results) - failed, failed))
-sys.exit(1 if failed or len(results) < 3 else 0)
+sys.exit(1 if failed or len(results) < 4 else 0)
