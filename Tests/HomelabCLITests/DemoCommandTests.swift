@@ -34,7 +34,7 @@ import Testing
         let id = String(file.dropLast(5))
         let action = try #require(object(pending + "/" + file))
         let resource = try #require(action["resource"] as? String)
-        #expect(demo.standardError.contains("proposed \(id): "))
+        #expect(demo.waitUntil { $0.standardError.contains("proposed \(id): ") })
 
         let (approved, said, _) = try HomelabProcess.run(["approve", id], environment: environment)
         #expect(approved == 0, "\(said)")
@@ -43,12 +43,13 @@ import Testing
         #expect((done["result"] as? [String: Any])?["exitCode"] as? Int == 0)
         #expect(demo.waitUntil { $0.standardError.contains("simulated fix: \(resource) is back to its desired state after \(id)") })
 
-        // The log shows the heal: after the action succeeded, the resource reported as desired.
+        // The log shows the heal: after the proposal, the resource reported as desired (the
+        // approval and the success events may land on either side of it).
         let desired = try #require(desiredSpec(resource))
         #expect(demo.waitUntil { _ in
             let lines = fixture.logLines()
-            guard let succeeded = lines.lastIndex(where: { $0["subject"] as? String == "action/\(id)" }) else { return false }
-            return lines[succeeded...].contains { line in
+            guard let proposal = lines.firstIndex(where: { $0["subject"] as? String == "action/\(id)" && $0["type"] as? String == "action.proposed" }) else { return false }
+            return lines[proposal...].contains { line in
                 line["type"] as? String == "resource.observed" && line["subject"] as? String == resource
                     && line["data"] as? [String: String] == desired
             }
