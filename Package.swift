@@ -20,9 +20,10 @@ let package = Package(
         .target(name: "Executor", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "UI", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Demo", dependencies: ["HomelabCore", "FSWatch"]),
+        .target(name: "Collector", dependencies: ["HomelabCore", "FSWatch"]),
         .executableTarget(
             name: "homelab",
-            dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI", "Demo"]
+            dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI", "Demo", "Collector"]
         ),
         .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "CLinuxShim"]),
         .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch"]),

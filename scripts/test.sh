@@ -13,5 +13,5 @@ echo "== the dashboard in a real browser (headless Chromium via selenium)"
 scripts/install-deps.sh browser
 mkdir -p .build/browser
 python3 Tests/browser/dashboard_test.py "$(swift build --show-bin-path)/homelab" .build/browser/dashboard.png
-echo "== the compose stack on a real Docker engine (bootstrap, drift → approval → execution, restart, rebuild)"
+echo "== Docker for real: the collector and docker actions on real containers, the compose stack"
 scripts/docker/stack-test.sh

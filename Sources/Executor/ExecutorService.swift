@@ -20,6 +20,9 @@ public final class ExecutorService {
         public var concurrency = 2
         /// After SIGTERM on timeout, how long before SIGKILL.
         public var killGrace: Duration = .seconds(5)
+        /// Variables handed on to every action besides the minimal ones — DOCKER_CONFIG, so
+        /// `docker --context NODE` finds the contexts of the homelab's nodes.
+        public var passedEnvironment: [String: String] = [:]
         public init() {}
     }
 
@@ -151,9 +154,9 @@ public final class ExecutorService {
             let log = try FileDescriptor.open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND).release()
             let started: ChildProcess.Started
             do {
-                started = try ChildProcess.spawn([program] + argv.dropFirst(), environment: [
+                started = try ChildProcess.spawn([program] + argv.dropFirst(), environment: settings.passedEnvironment.merging([
                     "PATH": Self.minimalPath, "HOME": folder, "LANG": "C.UTF-8", "HOMELAB_ACTION_ID": id,
-                ], folder: folder)
+                ]) { $1 }, folder: folder)
             } catch {
                 close(log)
                 throw error

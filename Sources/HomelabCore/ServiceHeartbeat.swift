@@ -2,6 +2,8 @@
 /// `homelab status` and `homelab health`.
 public enum ServiceHeartbeat {
     public static let services = ["observer", "supervisor", "executor", "ui"]
+    /// Everything `homelab health` can check: the services and the Docker collector.
+    public static let checkable = services + ["collector"]
 
     /// When `service` last wrote its heartbeat, if it ever did.
     public static func last(_ service: String, root: RuntimeRoot) -> Timestamp? {

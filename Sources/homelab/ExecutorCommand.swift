@@ -16,12 +16,17 @@ extension Command {
         the entry's timeoutSeconds, and records the result in done/ or failed/. Actions left in
         running/ by an executor that died are moved to failed/ as interrupted, never re-run.
 
+        An action's environment is PATH, HOME (its folder), LANG and HOMELAB_ACTION_ID, plus
+        DOCKER_CONFIG when the executor has it: where `docker --context NODE` finds its contexts.
+
         environment: HOMELAB_ROOT, HOMELAB_REPO, HOMELAB_INVENTORY, HOMELAB_EXECUTOR_CONCURRENCY
-                     (default 2), HOMELAB_HEARTBEAT_SECONDS, HOMELAB_LOG_LEVEL
+                     (default 2), HOMELAB_HEARTBEAT_SECONDS, HOMELAB_LOG_LEVEL, DOCKER_CONFIG
         """,
         run: { arguments in
             var settings = ExecutorService.Settings()
-            if let text = Configuration.processEnvironment()["HOMELAB_EXECUTOR_CONCURRENCY"], !text.isEmpty {
+            let environment = Configuration.processEnvironment()
+            if let config = environment["DOCKER_CONFIG"], !config.isEmpty { settings.passedEnvironment["DOCKER_CONFIG"] = config }
+            if let text = environment["HOMELAB_EXECUTOR_CONCURRENCY"], !text.isEmpty {
                 guard let value = Int(text), (1...64).contains(value) else {
                     CommandLine.warn("executor: HOMELAB_EXECUTOR_CONCURRENCY: \"\(text)\" is not a whole number between 1 and 64")
                     return 2

@@ -7,13 +7,13 @@ extension Command {
         help: """
         usage: homelab health SERVICE
 
-        SERVICE is observer, supervisor, executor or ui. Exit 0 when its heartbeat in
+        SERVICE is observer, supervisor, executor, ui or collector. Exit 0 when its heartbeat in
         $HOMELAB_ROOT/state/SERVICE.json is younger than three heartbeat periods
         ($HOMELAB_HEARTBEAT_SECONDS, default 15); otherwise one line saying how old it is, exit 1.
         """,
         run: { arguments in
-            guard arguments.count == 1, let service = arguments.first, ServiceHeartbeat.services.contains(service) else {
-                CommandLine.warn("health: which service? one of \(ServiceHeartbeat.services.joined(separator: ", "))")
+            guard arguments.count == 1, let service = arguments.first, ServiceHeartbeat.checkable.contains(service) else {
+                CommandLine.warn("health: which service? one of \(ServiceHeartbeat.checkable.joined(separator: ", "))")
                 return 2
             }
             let configuration: Configuration

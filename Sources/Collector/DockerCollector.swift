@@ -1,0 +1,251 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+import HomelabCore
+
+/// `homelab collect docker` (SPEC §10): follows the engine's event stream and reports every
+/// container of this host into an inbox — `resource.observed` when one changes,
+/// `resource.removed` when one goes, and a `resource.snapshot` of all of them at start and
+/// after every reconnect, so the world matches the engine without polling.
+///
+/// The stream is `docker events` as a child process, read line by line in the loop. It is
+/// started first, with `--since` a moment back, and the snapshot (`docker ps` then
+/// `docker inspect`) taken second, so no change falls between the two; events that arrive
+/// while the snapshot is in flight wait and are applied after it. Changes are coalesced: one
+/// `docker inspect` for every container that changed since the last one. When the stream ends
+/// (the engine went away), the collector reconnects with exponential backoff.
+public final class DockerCollector {
+    public struct Settings: Sendable {
+        /// The host's name: subjects are `container/HOST/NAME`, the source `node/HOST`.
+        public var host: String
+        public var inbox: String
+        /// The docker CLI (a path).
+        public var docker: String
+        /// The CLI's environment (DOCKER_HOST, DOCKER_CONFIG, … pass through).
+        public var environment: [String: String]
+        public var minBackoff: Duration = .milliseconds(500)
+        public var maxBackoff: Duration = .seconds(30)
+        /// Called after each snapshot with the number of containers reported (for tests and status).
+        public init(host: String, inbox: String, docker: String, environment: [String: String]) {
+            self.host = host
+            self.inbox = inbox
+            self.docker = docker
+            self.environment = environment
+        }
+    }
+
+    public static let service = "collector"
+    private let settings: Settings
+    private let logger: Logger
+    private let writer: InboxWriter
+    private var reactor: Reactor?
+
+    private var stream: RunningCommand?
+    private var oneShot: RunningCommand?
+    /// Bumped on every (re)connect: what an older connection's commands report is dropped.
+    private var generation = 0
+    private var snapshotting = false
+    private var held: [EngineEvent] = []
+    private var changed: [String: String] = [:]  // id → last known name
+    private var names: [String: String] = [:]    // id → name, for containers already reported
+    private var inspecting = false
+    private var backoff: Duration
+    private var reconnectTimer: LoopTimer?
+    public private(set) var snapshots = 0
+    public private(set) var reported = 0
+
+    public init(settings: Settings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+        writer = InboxWriter(inbox: settings.inbox, source: "node/" + settings.host)
+        backoff = settings.minBackoff
+    }
+
+    /// Connects on `reactor`; runs until the loop stops.
+    public func start(on reactor: Reactor) {
+        self.reactor = reactor
+        connect()
+    }
+
+    /// Ends the stream and whatever command is in flight.
+    public func stop() {
+        generation += 1
+        reconnectTimer?.cancel()
+        stream?.cancel()
+        oneShot?.cancel()
+        stream = nil
+        oneShot = nil
+    }
+
+    // MARK: connection
+
+    private func connect() {
+        guard let reactor else { return }
+        generation += 1
+        let current = generation
+        snapshotting = true
+        held = []
+        changed = [:]
+        inspecting = false
+        let since = String(Timestamp.now().secondsSinceEpoch - 2)
+        do {
+            stream = try RunningCommand(
+                [settings.docker, "events", "--format", "{{json .}}", "--filter", "type=container", "--since", since],
+                environment: settings.environment, reactor: reactor,
+                onLine: { [unowned self] line in if current == generation { received(line) } },
+                onExit: { [unowned self] exit in if current == generation { streamEnded(exit) } })
+        } catch {
+            logger.error("cannot start \(settings.docker) events: \(error)")
+            retry()
+            return
+        }
+        takeSnapshot(current)
+    }
+
+    private func streamEnded(_ exit: ChildProcess.Exit) {
+        logger.warning("the engine's event stream ended (\(exit)): reconnecting in \(Self.seconds(backoff))")
+        oneShot?.cancel()
+        oneShot = nil
+        stream = nil
+        retry()
+    }
+
+    private func retry() {
+        generation += 1
+        guard let reactor else { return }
+        reconnectTimer = reactor.timer(after: backoff) { [unowned self] in connect() }
+        backoff = min(backoff * 2, settings.maxBackoff)
+    }
+
+    // MARK: snapshot
+
+    private func takeSnapshot(_ current: Int) {
+        var ids: [String] = []
+        var errors: [String] = []
+        run([settings.docker, "ps", "--all", "--quiet", "--no-trunc"], current, onLine: { line in
+            let text = String(decoding: line, as: UTF8.self)
+            if text.allSatisfy(\.isHexDigit), !text.isEmpty { ids.append(text) } else { errors.append(text) }
+        }) { [unowned self] exit in
+            guard exit == .exited(0) else { return snapshotFailed("docker ps", exit, errors) }
+            guard !ids.isEmpty else { return snapshotTaken([], current) }
+            var reports: [ContainerReport] = []
+            run([settings.docker, "inspect", "--format", ContainerReport.inspectTemplate] + ids, current, onLine: { line in
+                if let report = ContainerReport.parse(line) { reports.append(report) }
+            }) { [unowned self] _ in
+                // A container removed between `ps` and `inspect` is simply not in the answer.
+                snapshotTaken(reports, current)
+            }
+        }
+    }
+
+    private func snapshotFailed(_ what: String, _ exit: ChildProcess.Exit, _ output: [String]) {
+        logger.warning("\(what) failed (\(exit)): \(output.last ?? "no output"); reconnecting in \(Self.seconds(backoff))")
+        stream?.cancel()
+        stream = nil
+        retry()
+    }
+
+    private func snapshotTaken(_ reports: [ContainerReport], _ current: Int) {
+        var resources: JSONObject = [:]
+        names = [:]
+        for report in reports where valid(report.name) {
+            resources[settings.host + "/" + report.name] = .object(report.observed)
+            names[report.id] = report.name
+        }
+        emit(type: "resource.snapshot", subject: "container/" + settings.host, data: .object(["resources": .object(resources)]))
+        snapshots += 1
+        logger.info("snapshot: \(resources.count) containers on \(settings.host); following the engine's events")
+        backoff = settings.minBackoff
+        snapshotting = false
+        let waiting = held
+        held = []
+        for event in waiting { apply(event) }
+        inspectChanged(current)
+    }
+
+    // MARK: events
+
+    private func received(_ line: [UInt8]) {
+        guard let event = EngineEvent.parse(line) else {
+            logger.debug("not an engine event: \(String(decoding: line.prefix(200), as: UTF8.self))")
+            return
+        }
+        if snapshotting {
+            held.append(event)
+            return
+        }
+        apply(event)
+        inspectChanged(generation)
+    }
+
+    private func apply(_ event: EngineEvent) {
+        switch event.effect {
+        case .none: break
+        case .inspect: changed[event.id] = event.name
+        case .destroyed:
+            changed[event.id] = nil
+            let name = names.removeValue(forKey: event.id) ?? event.name
+            if valid(name) { emit(type: "resource.removed", subject: subject(name), data: nil) }
+        case .renamed(let old):
+            if valid(old) { emit(type: "resource.removed", subject: subject(old), data: nil) }
+            changed[event.id] = event.name
+        }
+    }
+
+    /// One `docker inspect` for everything that changed since the last one.
+    private func inspectChanged(_ current: Int) {
+        guard !inspecting, !snapshotting, !changed.isEmpty else { return }
+        let batch = changed
+        changed = [:]
+        inspecting = true
+        var found: Set<String> = []
+        run([settings.docker, "inspect", "--format", ContainerReport.inspectTemplate] + batch.keys.sorted(), current, onLine: { [unowned self] line in
+            guard let report = ContainerReport.parse(line), valid(report.name) else { return }
+            found.insert(report.id)
+            names[report.id] = report.name
+            emit(type: "resource.observed", subject: subject(report.name), data: .object(report.observed))
+        }) { [unowned self] _ in
+            // Not found: destroyed meanwhile, and its destroy event says so.
+            inspecting = false
+            inspectChanged(current)
+        }
+    }
+
+    // MARK: plumbing
+
+    private func run(_ argv: [String], _ current: Int, onLine: @escaping ([UInt8]) -> Void, onExit: @escaping (ChildProcess.Exit) -> Void) {
+        guard let reactor, current == generation else { return }
+        do {
+            oneShot = try RunningCommand(argv, environment: settings.environment, reactor: reactor,
+                                         onLine: { [unowned self] line in if current == generation { onLine(line) } },
+                                         onExit: { [unowned self] exit in if current == generation { oneShot = nil; onExit(exit) } })
+        } catch {
+            logger.error("cannot run \(argv[0]) \(argv[1]): \(error)")
+            stream?.cancel()
+            stream = nil
+            retry()
+        }
+    }
+
+    private func subject(_ name: String) -> String { "container/\(settings.host)/\(name)" }
+
+    private func valid(_ name: String) -> Bool {
+        if case .success = Subject.parse(subject(name)) { return true }
+        logger.warning("container \"\(name)\" cannot be named container/\(settings.host)/NAME; not reported")
+        return false
+    }
+
+    private func emit(type: String, subject: String, data: JSONValue?) {
+        do {
+            try writer.emit(type: type, subject: subject, data: data)
+            reported += 1
+        } catch {
+            logger.error("cannot drop \(type) for \(subject) into \(settings.inbox): \(error)")
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> String {
+        String(format2: Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18) + " s"
+    }
+}

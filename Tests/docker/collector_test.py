@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""`homelab collect docker` and the Docker actions against real containers on a real engine.
+
+    python3 Tests/docker/collector_test.py HOMELAB_BINARY
+
+Runs the observer, supervisor, executor and the collector as processes on a temporary runtime
+root, with an inventory that wants two small containers running (the example catalog's
+docker-start, through a docker context named after the test host). Checks: a stopped
+container is proposed a docker-start within 2 s; approved, the executor starts it, the
+collector reports it running, the drift is gone and the action is in done/; a container
+removed by hand is `missing` drift; a collector restarted while containers change corrects
+the world with its snapshot; a collector that loses the engine reconnects and catches up.
+Prints "collector: N passed, N failed"."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+binary = os.path.abspath(sys.argv[1])
+repo_checkout = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+image = os.environ.get("RUNTIME_IMAGE", "homelab-base/runtime:bookworm")
+host = "cihost"
+web, db, extra = "hl-test-web", "hl-test-db", "hl-test-extra"
+base = tempfile.mkdtemp(prefix="homelab-collector-")
+root = os.path.join(base, "root")
+inventory = os.path.join(base, "repo", "inventory")
+docker_config = os.path.join(base, "docker-config")
+env = dict(os.environ, HOMELAB_ROOT=root, HOMELAB_INVENTORY=inventory, HOMELAB_REPO=os.path.join(base, "repo"),
+           HOMELAB_HEARTBEAT_SECONDS="1", DOCKER_CONFIG=docker_config)
+env.pop("DOCKER_HOST", None)
+services = {}
+results = []
+
+
+def docker(*arguments, check=True):
+    done = subprocess.run(["docker"] + list(arguments), env=env, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError("docker %s: %s" % (" ".join(arguments), done.stderr.strip()))
+    return done.stdout.strip()
+
+
+def start(name, *arguments, extra_env=None):
+    log = open(os.path.join(base, name + ".log"), "a")
+    services[name] = subprocess.Popen([binary] + list(arguments), env=dict(env, **(extra_env or {})), stderr=log, stdout=log)
+
+
+def stop(name):
+    process = services.pop(name)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(5) == 0, "%s did not stop cleanly" % name
+
+
+def wait(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
+
+
+def check(name, body):
+    try:
+        body()
+        results.append((name, None))
+        print("ok   " + name, flush=True)
+    except Exception as error:  # noqa: BLE001 - report every failure and go on
+        results.append((name, error))
+        print("FAIL " + name + ": " + "".join(traceback.format_exception_only(type(error), error)).strip(), flush=True)
+
+
+def read(path):
+    try:
+        with open(path) as file:
+            return json.load(file)
+    except (OSError, ValueError):
+        return None
+
+
+def observed(name):
+    return (read(os.path.join(root, "world", "container", host, name + ".json")) or {}).get("observed")
+
+
+def drift_of(name):
+    report = read(os.path.join(root, "state", "drift.json")) or {}
+    return [d for d in report.get("drift", []) if d["resource"] == "container/%s/%s" % (host, name)]
+
+
+def pending_for(name):
+    folder = os.path.join(root, "actions", "pending")
+    found = []
+    for file in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        action = read(os.path.join(folder, file))
+        if action and action["resource"] == "container/%s/%s" % (host, name):
+            found.append(action)
+    return found
+
+
+def run_container(name):
+    docker("run", "-d", "--init", "--name", name, image, "sleep", "infinity")
+
+
+def setup():
+    os.makedirs(os.path.join(inventory, "resources"))
+    shutil.copytree(os.path.join(repo_checkout, "examples", "inventory", "actions"), os.path.join(inventory, "actions"))
+    for name in (web, db):
+        with open(os.path.join(inventory, "resources", name + ".json"), "w") as file:
+            json.dump({"kind": "container", "name": "%s/%s" % (host, name), "spec": {"state": "running"},
+                       "remediate": [{"on": "state", "action": "docker-start", "args": {"host": host, "container": name}}]}, file)
+    # The catalog says `docker --context HOST`: the test host's context is the local engine.
+    docker("context", "create", host, "--docker", "host=unix:///var/run/docker.sock")
+    for name in (web, db, extra):
+        docker("rm", "-f", name, check=False)
+    run_container(web)
+    run_container(db)
+    for service in ("observer", "supervisor", "executor"):
+        start(service, service)
+    start("collector", "collect", "docker", "--host", host)
+    wait(lambda: (observed(web) or {}).get("state") == "running" and (observed(db) or {}).get("state") == "running", 10,
+         "both containers running in the world")
+    wait(lambda: os.path.exists(os.path.join(root, "state", "drift.json")) and not drift_of(web) and not drift_of(db), 5, "no drift")
+
+
+def test_stop_is_proposed_approved_started_and_healed():
+    docker("stop", web)
+    stopped = time.monotonic()
+    action = wait(lambda: pending_for(web), 2.0, "a pending docker-start within 2 s")[0]
+    print("     pending %.0f ms after docker stop returned" % ((time.monotonic() - stopped) * 1000), flush=True)
+    assert action["action"] == "docker-start" and action["preview"] == ["docker", "--context", host, "start", web], action
+    assert observed(web)["state"] == "exited"
+    done = subprocess.run([binary, "approve", action["id"]], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    result = wait(lambda: (read(os.path.join(root, "actions", "done", action["id"] + ".json")) or {}).get("result"), 30, "the action in done/")
+    assert result["exitCode"] == 0, result
+    assert docker("inspect", "-f", "{{.State.Status}}", web) == "running"
+    wait(lambda: (observed(web) or {}).get("state") == "running", 5, "the collector to report it running")
+    wait(lambda: not drift_of(web) and not pending_for(web), 5, "the drift to be gone")
+
+
+def test_removed_by_hand_is_missing():
+    docker("rm", "-f", db)
+    wait(lambda: observed(db) is None, 5, "the world to drop it")
+    wait(lambda: [d for d in drift_of(db) if d["kind"] == "missing"], 5, "missing drift")
+
+
+def test_restarted_collector_snapshot_corrects_the_world():
+    stop("collector")
+    docker("rm", "-f", web)          # gone while nobody watched
+    run_container(extra)             # new while nobody watched
+    assert observed(web) is not None and observed(extra) is None
+    start("collector", "collect", "docker", "--host", host)
+    wait(lambda: observed(web) is None and (observed(extra) or {}).get("state") == "running", 10, "the snapshot to correct the world")
+    wait(lambda: [d for d in drift_of(web) if d["kind"] == "missing"], 5, "missing drift for the removed one")
+
+
+class EngineProxy:
+    """A unix socket that forwards to the engine's, which the test can cut and restore."""
+
+    def __init__(self, path):
+        self.path = path
+        self.server = None
+        self.connections = []
+
+    def up(self):
+        self.server = socket.socket(socket.AF_UNIX)
+        self.server.bind(self.path)
+        self.server.listen(64)
+        threading.Thread(target=self.accept, args=(self.server,), daemon=True).start()
+
+    def accept(self, server):
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            engine = socket.socket(socket.AF_UNIX)
+            engine.connect("/var/run/docker.sock")
+            self.connections += [client, engine]
+            for a, b in ((client, engine), (engine, client)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(source, target):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                target.sendall(data)
+        except OSError:
+            pass
+        for end in (source, target):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def down(self):
+        self.server.close()
+        os.unlink(self.path)
+        for connection in self.connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.connections = []
+
+
+def test_engine_lost_and_back_reconnects_and_catches_up():
+    stop("collector")
+    proxy = EngineProxy(os.path.join(base, "engine.sock"))
+    proxy.up()
+    start("collector", "collect", "docker", "--host", host, extra_env={"DOCKER_HOST": "unix://" + proxy.path})
+    log = os.path.join(base, "collector.log")
+    snapshots = lambda: open(log).read().count("snapshot: ")
+    before = snapshots()
+    wait(lambda: snapshots() > before, 10, "the first snapshot through the proxy")
+    proxy.down()
+    wait(lambda: "event stream ended" in open(log).read(), 5, "the collector to notice the engine is gone")
+    docker("stop", extra)            # changes while the engine is unreachable for the collector
+    time.sleep(1.5)                  # a retry or two fails meanwhile
+    proxy.up()
+    wait(lambda: snapshots() > before + 1, 40, "a reconnect and a new snapshot")
+    wait(lambda: (observed(extra) or {}).get("state") == "exited", 5, "the world to catch up")
+    run_container(web)
+    wait(lambda: (observed(web) or {}).get("state") == "running", 5, "live events again after the reconnect")
+    proxy.down()
+
+
+try:
+    check("set-up: the world sees both containers running, no drift", setup)
+    if results[-1][1] is None:
+        check("docker stop → pending docker-start within 2 s → approve → started → drift gone, action done", test_stop_is_proposed_approved_started_and_healed)
+        check("a container removed by hand → missing drift", test_removed_by_hand_is_missing)
+        check("a restarted collector's snapshot corrects the world", test_restarted_collector_snapshot_corrects_the_world)
+        check("the engine lost and back: the collector reconnects and catches up", test_engine_lost_and_back_reconnects_and_catches_up)
+finally:
+    if any(error for _, error in results):
+        for name in ("collector", "observer", "supervisor", "executor"):
+            path = os.path.join(base, name + ".log")
+            if os.path.exists(path):
+                print("--- %s.log\n%s" % (name, open(path).read()[-3000:]))
+    for process in services.values():
+        process.send_signal(signal.SIGTERM)
+        process.wait(5)
+    for name in (web, db, extra):
+        docker("rm", "-f", name, check=False)
+    docker("context", "rm", "-f", host, check=False)
+    shutil.rmtree(base, ignore_errors=True)
+
+failed = sum(1 for _, error in results if error)
+print("collector: %d passed, %d failed" % (len(results) - failed, failed))
+sys.exit(1 if failed or len(results) < 5 else 0)
