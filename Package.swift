@@ -31,6 +31,7 @@ let package = Package(
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HomelabCore", "FSWatch"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "HomelabCore", "FSWatch"]),
         .testTarget(name: "UITests", dependencies: ["UI", "FSWatch", "HomelabCore"]),
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "HomelabCore"]),
         // Runs the built `homelab` binary as an operator would.
         .testTarget(name: "HomelabCLITests", dependencies: ["homelab"]),
     ],

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+@testable import FSWatch
+
+@Suite(.serialized) struct RunningCommandTests {
+    @Test func linesArriveWholeAcrossWritesAndTheExitComesLast() throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        var lines: [String] = []
+        var exit: ChildProcess.Exit?
+        var linesAtExit = 0
+        let command = try RunningCommand(["/bin/sh", "-c", "printf 'one\\ntw'; sleep 0.05; printf 'o\\n\\nlast'; exit 3"],
+                                         environment: ["PATH": "/usr/bin:/bin"], reactor: reactor,
+                                         onLine: { lines.append(String(decoding: $0, as: UTF8.self)) },
+                                         onExit: { exit = $0; linesAtExit = lines.count })
+        #expect(try reactor.run(until: { exit != nil }, timeout: .seconds(5)))
+        #expect(lines == ["one", "two", "", "last"])
+        #expect(linesAtExit == 4)
+        #expect(exit == .exited(3))
+        _ = command
+    }
+
+    @Test func cancelledItEndsAtOnceAndReportsNothing() throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        var reported = false
+        let idle = reactor.descriptorCount
+        let command = try RunningCommand(["/bin/sleep", "30"], environment: [:], reactor: reactor,
+                                         onLine: { _ in reported = true }, onExit: { _ in reported = true })
+        let pid = command.pid
+        command.cancel()
+        try reactor.run(for: .milliseconds(50))
+        #expect(!reported)
+        #expect(kill(pid, 0) == -1 && errno == ESRCH)
+        #expect(reactor.descriptorCount == idle)  // the pipe and the pidfd are closed
+    }
+
+    @Test func aMissingProgramIsAnErrorNamingIt() throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        #expect(throws: SystemError.self) {
+            _ = try RunningCommand(["/nonexistent/docker", "events"], environment: [:], reactor: reactor, onLine: { _ in }, onExit: { _ in })
+        }
+    }
+}
