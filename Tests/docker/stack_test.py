@@ -4,10 +4,12 @@
     python3 Tests/docker/stack_test.py        (scripts/docker/stack-test.sh prepares the engine and images)
 
 Bootstraps the stack with scripts/bootstrap/vps-control-plane.sh on a temporary runtime root
-and a temporary homelab repository (one desired container, the example catalog), then checks:
+and a temporary homelab repository (two desired containers, the example catalog), then checks:
 the services run as UID 1000; the repository is read-only inside the containers; an event
 that causes drift leads to a pending action, which approved with the token over HTTP is run by
-the executor, after which done/ and /summary agree; `compose restart` in the middle of a
+the executor, after which done/ and /summary agree; the collector in the stack reports the
+host's containers, and a real container created but not started is proposed a docker-start
+that the executor runs on the engine; `compose restart` in the middle of a
 stream of events loses none and logs none twice; deleting the checkpoint and restarting the
 observer rebuilds the same world; re-running the bootstrap (the upgrade) keeps the token and
 comes back healthy. Tears the stack down at the end. Prints "stack: N passed, N failed"."""
@@ -42,6 +44,8 @@ else:
 compose += ["--project-directory", os.path.join(repo_checkout, "docker"), "-f", os.path.join(repo_checkout, "docker", "compose.yaml"),
             "-p", "homelab-control-plane"]
 url = "http://127.0.0.1:%d" % port
+probe = "hl-stack-probe"
+services = ("observer", "supervisor", "executor", "ui", "collector")
 results = []
 
 
@@ -143,6 +147,9 @@ def make_homelab_repo():
     with open(os.path.join(homelab_repo, "inventory", "resources", "jellyfin.json"), "w") as file:
         json.dump({"kind": "container", "name": "nas/jellyfin", "spec": {"state": "running"},
                    "remediate": [{"on": "state", "action": "simulate-start", "args": {"host": "nas", "container": "jellyfin"}}]}, file)
+    with open(os.path.join(homelab_repo, "inventory", "resources", "probe.json"), "w") as file:
+        json.dump({"kind": "container", "name": "vps/" + probe, "spec": {"state": "running"},
+                   "remediate": [{"on": "state", "action": "docker-start", "args": {"host": "vps", "container": probe}}]}, file)
     subprocess.run(["git", "init", "-q", homelab_repo], check=True)
     subprocess.run(["git", "-C", homelab_repo, "-c", "user.name=test", "-c", "user.email=test@localhost", "add", "-A"], check=True)
     subprocess.run(["git", "-C", homelab_repo, "-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "-qm", "inventory"], check=True)
@@ -150,23 +157,43 @@ def make_homelab_repo():
 
 def bootstrap():
     done = run([os.path.join(repo_checkout, "scripts", "bootstrap", "vps-control-plane.sh")], timeout=900)
-    assert "all four services are healthy" in done.stdout, done.stdout
+    assert "all four services and the collector are healthy" in done.stdout, done.stdout
     assert "UI: %s/" % url in done.stdout, done.stdout
     return done
 
 
+def pending_for(resource):
+    for name in names("actions/pending"):
+        with open(os.path.join(root, "actions", "pending", name)) as file:
+            action = json.load(file)
+        if action["resource"] == resource:
+            return action
+    return None
+
+
+def approve(action_id):
+    with open(os.path.join(root, "secrets", "ui-token")) as file:
+        token = file.read().strip()
+    status, _ = get("/api/actions/%s/approve" % action_id, token=token, method="POST")
+    assert status == 200
+    done = os.path.join(root, "actions", "done", action_id + ".json")
+    wait(lambda: os.path.exists(done), 30, "the action in done/")
+    with open(done) as file:
+        return json.load(file)["result"]
+
+
 def test_processes_run_as_uid_1000():
-    for service in ("observer", "supervisor", "executor", "ui"):
+    for service in services:
         pid = run(["docker", "inspect", "-f", "{{.State.Pid}}", container(service)]).stdout.strip()
         with open("/proc/%s/status" % pid) as file:
             uids = next(line for line in file if line.startswith("Uid:")).split()[1:]
         assert uids == ["1000"] * 4, "%s runs as %s" % (service, uids)
         with open("/proc/%s/cmdline" % pid, "rb") as file:
-            assert file.read().split(b"\0")[:2] == [b"/usr/local/bin/homelab", service.encode()]
+            assert file.read().split(b"\0")[:2] == [b"/usr/local/bin/homelab", b"collect" if service == "collector" else service.encode()]
 
 
 def test_repository_is_read_only():
-    for service in ("observer", "supervisor", "executor", "ui"):
+    for service in services:
         done = run(["docker", "exec", container(service), "touch", "/repo/inventory/written-from-" + service], check=False)
         assert done.returncode != 0 and "Read-only file system" in done.stderr, (service, done.returncode, done.stderr)
     assert not [n for n in os.listdir(os.path.join(homelab_repo, "inventory")) if n.startswith("written-from-")]
@@ -177,11 +204,9 @@ def test_drift_approve_execute():
     assert status == 200 and b"<html" in page.lower()
     drop("jellyfin-exited.json", {"type": "resource.observed", "source": "node/nas", "id": "stack-jellyfin-1",
                                   "subject": "container/nas/jellyfin", "data": {"state": "exited"}})
-    pending = wait(lambda: names("actions/pending"), 10, "a pending action")
-    action_id = pending[0][:-5]
-    with open(os.path.join(root, "actions", "pending", pending[0])) as file:
-        action = json.load(file)
-    assert action["resource"] == "container/nas/jellyfin" and action["action"] == "simulate-start", action
+    action = wait(lambda: pending_for("container/nas/jellyfin"), 10, "a pending action")
+    action_id = action["id"]
+    assert action["action"] == "simulate-start", action
     listed = json.loads(get("/api/actions?state=pending")[1])
     assert action_id in json.dumps(listed), listed
     try:
@@ -189,22 +214,37 @@ def test_drift_approve_execute():
         raise AssertionError("approval with a wrong token was accepted")
     except urllib.error.HTTPError as error:
         assert error.code in (401, 403), error.code
-    with open(os.path.join(root, "secrets", "ui-token")) as file:
-        token = file.read().strip()
-    status, _ = get("/api/actions/%s/approve" % action_id, token=token, method="POST")
-    assert status == 200
-    wait(lambda: os.path.exists(os.path.join(root, "actions", "done", action_id + ".json")), 10, "the action in done/")
-    with open(os.path.join(root, "actions", "done", action_id + ".json")) as file:
-        result = json.load(file)["result"]
+    result = approve(action_id)
     assert result["exitCode"] == 0, result
     with open(os.path.join(root, "logs", "actions", action_id + ".log")) as file:
         assert "demo: docker --context nas start jellyfin" in file.read()
 
     def agree():
         actions = summary()["actions"]
-        return all(actions[state] == len(names("actions/" + state)) for state in actions) and actions["done"] == 1
+        return all(actions[state] == len(names("actions/" + state)) for state in actions) and actions["done"] >= 1
     wait(agree, 5, "/summary to agree with actions/")
     assert all(service["up"] for service in summary()["services"].values()), summary()["services"]
+
+
+def test_collector_and_a_docker_action_on_the_real_engine():
+    def world(name):
+        try:
+            with open(os.path.join(root, "world", "container", "vps", name + ".json")) as file:
+                return json.load(file)["observed"]
+        except (OSError, ValueError):
+            return None
+    ui_name = os.path.basename(run(["docker", "inspect", "-f", "{{.Name}}", container("ui")]).stdout.strip())
+    seen = wait(lambda: world(ui_name), 10, "the collector to report the ui container")
+    assert seen["state"] == "running" and seen["composeProject"] == "homelab-control-plane" and seen["composeService"] == "ui", seen
+    assert seen.get("health") in ("healthy", "starting"), seen
+    assert world(probe)["state"] == "created"
+    action = wait(lambda: pending_for("container/vps/" + probe), 10, "a pending docker-start for the probe")
+    assert action["preview"] == ["docker", "--context", "vps", "start", probe], action
+    result = approve(action["id"])
+    assert result["exitCode"] == 0, result
+    assert run(["docker", "inspect", "-f", "{{.State.Status}}", probe]).stdout.strip() == "running"
+    wait(lambda: (world(probe) or {}).get("state") == "running", 10, "the collector to report the probe running")
+    wait(lambda: not pending_for("container/vps/" + probe), 10, "the drift to be gone")
 
 
 def test_restart_midway_loses_nothing():
@@ -233,6 +273,7 @@ def test_restart_midway_loses_nothing():
 
 
 def test_checkpoint_delete_rebuilds_the_same_world():
+    run(compose + ["stop", "collector"])  # no new events while the world is compared
     wait(settled, 30, "the observer to settle")
     before = world_digest()
     seq = checkpoint_seq()
@@ -242,28 +283,33 @@ def test_checkpoint_delete_rebuilds_the_same_world():
     run(compose + ["start", "observer"])
     wait(lambda: checkpoint_seq() == seq, 60, "the world rebuilt to seq %d" % seq)
     after = world_digest()
+    run(compose + ["start", "collector"])
     assert after == before, "the rebuilt world differs in %d files" % len({k for k in before.keys() | after.keys() if before.get(k) != after.get(k)})
 
 
 def test_bootstrap_again_is_the_upgrade():
     with open(os.path.join(root, "secrets", "ui-token")) as file:
         token = file.read()
+    done = summary()["actions"]["done"]
     bootstrap()
     with open(os.path.join(root, "secrets", "ui-token")) as file:
         assert file.read() == token, "the upgrade replaced the token"
     assert os.stat(os.path.join(root, "secrets", "ui-token")).st_mode & 0o777 == 0o600
-    assert summary()["actions"]["done"] == 1
+    assert summary()["actions"]["done"] == done
 
 
 try:
     make_homelab_repo()
+    run(["docker", "rm", "-f", probe], check=False)
+    run(["docker", "create", "--name", probe, "--init", os.environ.get("RUNTIME_IMAGE", "homelab-base/runtime:bookworm"), "sleep", "infinity"])
     started = time.monotonic()
     check("bootstrap: root, token, image, stack, healthy", bootstrap)
     print("     (bootstrap took %.0f s)" % (time.monotonic() - started), flush=True)
     if results[-1][1] is None:
-        check("ui, observer, supervisor, executor run as UID 1000", test_processes_run_as_uid_1000)
+        check("ui, observer, supervisor, executor, collector run as UID 1000", test_processes_run_as_uid_1000)
         check("the repository is read-only inside every container", test_repository_is_read_only)
         check("event → drift → pending → approve over HTTP → executed; done/ and /summary agree", test_drift_approve_execute)
+        check("the collector reports the host's containers; a docker-start runs on the engine", test_collector_and_a_docker_action_on_the_real_engine)
         check("compose restart in mid-stream loses nothing, logs nothing twice", test_restart_midway_loses_nothing)
         check("deleting the checkpoint and restarting the observer rebuilds the same world", test_checkpoint_delete_rebuilds_the_same_world)
         check("re-running the bootstrap upgrades in place, token kept", test_bootstrap_again_is_the_upgrade)
@@ -272,6 +318,7 @@ finally:
         print(run(compose + ["logs", "--tail", "40"], check=False).stdout[-6000:])
     run(compose + ["down", "--remove-orphans", "--timeout", "10"], check=False)
     run(["docker", "network", "rm", "homelab-proxy-test"], check=False)
+    run(["docker", "rm", "-f", probe], check=False)
     shutil.rmtree(base, ignore_errors=True)
 
 failed = sum(1 for _, error in results if error)

@@ -8,8 +8,11 @@
 #   2. the operator token secrets/ui-token (0600), if absent
 #   3. the image homelab-control-plane:latest (also tagged with the git commit, for rollback)
 #   4. the proxy network Nginx Proxy Manager joins ($HOMELAB_PROXY_NETWORK, default homelab-proxy)
-#   5. the stack (docker/compose.yaml): started, or recreated where the image changed
-#   6. waits until all four services report healthy, then prints where the UI is
+#   5. a docker context named $HOMELAB_HOST (default vps) for this host's engine, in
+#      secrets/docker, where the executor's `docker --context NODE` looks (add your other
+#      nodes there: DOCKER_CONFIG=/opt/homelab/secrets/docker docker context create nas ...)
+#   6. the stack (docker/compose.yaml): started, or recreated where the image changed
+#   7. waits until the four services and the collector report healthy, then prints where the UI is
 #
 # Settings (environment): those of docker/compose.yaml, plus
 #   SWIFT_IMAGE, RUNTIME_IMAGE    base images (default: the official swift:6.3-bookworm and
@@ -26,6 +29,8 @@ export HOMELAB_ROOT_HOST=${HOMELAB_ROOT_HOST:-/opt/homelab}
 export HOMELAB_IMAGE=${HOMELAB_IMAGE:-homelab-control-plane:latest}
 export HOMELAB_PROXY_NETWORK=${HOMELAB_PROXY_NETWORK:-homelab-proxy}
 export HOMELAB_UI_PUBLISH=${HOMELAB_UI_PUBLISH:-127.0.0.1:8080}
+export HOMELAB_HOST=${HOMELAB_HOST:-vps}
+export DOCKER_SOCKET=${DOCKER_SOCKET:-/var/run/docker.sock}
 owner=1000:1000
 
 command -v docker >/dev/null || fail "docker is not installed"
@@ -37,13 +42,23 @@ compose_name=${compose[*]}
 compose+=(--project-directory "$repo/docker" -f "$repo/docker/compose.yaml" -p homelab-control-plane)
 
 say "runtime root $HOMELAB_ROOT_HOST"
-for folder in "" inbox rejected events world state logs logs/actions actions \
-    actions/pending actions/approved actions/running actions/done actions/failed actions/rejected actions/superseded; do
-  mkdir -p "$HOMELAB_ROOT_HOST/$folder"
-done
-mkdir -p -m 0700 "$HOMELAB_ROOT_HOST/secrets"
-chmod 0700 "$HOMELAB_ROOT_HOST/secrets"
-chown -R "$owner" "$HOMELAB_ROOT_HOST"
+folders=(inbox rejected events world state logs logs/actions actions
+  actions/pending actions/approved actions/running actions/done actions/failed actions/rejected actions/superseded)
+for folder in "${folders[@]}"; do mkdir -p "$HOMELAB_ROOT_HOST/$folder"; done
+mkdir -p -m 0700 "$HOMELAB_ROOT_HOST/secrets" "$HOMELAB_ROOT_HOST/secrets/docker"
+chmod 0700 "$HOMELAB_ROOT_HOST/secrets" "$HOMELAB_ROOT_HOST/secrets/docker"
+
+# The collector and the executor reach the engine through the socket's group.
+[ -S "$DOCKER_SOCKET" ] || fail "no Docker socket at $DOCKER_SOCKET (set DOCKER_SOCKET)"
+export DOCKER_GID=${DOCKER_GID:-$(stat -c %g "$DOCKER_SOCKET")}
+if ! DOCKER_CONFIG=$HOMELAB_ROOT_HOST/secrets/docker docker context inspect "$HOMELAB_HOST" >/dev/null 2>&1; then
+  DOCKER_CONFIG=$HOMELAB_ROOT_HOST/secrets/docker docker context create "$HOMELAB_HOST" \
+    --description "this host's engine" --docker "host=unix:///var/run/docker.sock" >/dev/null
+  say "created the docker context $HOMELAB_HOST (this host) in $HOMELAB_ROOT_HOST/secrets/docker"
+fi
+# The layout's folders and the secrets (not every file below: a big event log stays as it is).
+for folder in "" "${folders[@]}" secrets; do chown "$owner" "$HOMELAB_ROOT_HOST/$folder"; done
+chown -R "$owner" "$HOMELAB_ROOT_HOST/secrets/docker"
 
 token_file=$HOMELAB_ROOT_HOST/secrets/ui-token
 if [ ! -s "$token_file" ]; then
@@ -79,7 +94,7 @@ say "starting the stack with $compose_name"
 "${compose[@]}" up -d --remove-orphans 2>&1 | sed 's/^/  /'
 
 deadline=$((SECONDS + ${HOMELAB_HEALTH_TIMEOUT:-180}))
-services=(observer supervisor executor ui)
+services=(observer supervisor executor ui collector)
 while :; do
   waiting=()
   for service in "${services[@]}"; do
@@ -92,6 +107,6 @@ while :; do
   say "waiting for ${waiting[*]}"
   sleep 2
 done
-say "all four services are healthy"
+say "all four services and the collector are healthy"
 say "UI: http://$HOMELAB_UI_PUBLISH/ (Nginx Proxy Manager: http://control-plane-ui:8080 on the network $HOMELAB_PROXY_NETWORK)"
 say "operator token: $token_file"
