@@ -89,6 +89,7 @@ extension Command {
                 collector.start(on: reactor)
                 try reactor.run()
                 collector.stop()
+                if onRoot { ServiceHeartbeat.markStopped(DockerCollector.service, root: configuration.root) }
                 logger.info("stopped: \(collector.snapshots) snapshots, \(collector.reported) reports")
                 return 0
             } catch {

@@ -27,7 +27,9 @@ extension Command {
             let last = ServiceHeartbeat.last(service, root: configuration.root)
             if ServiceHeartbeat.isFresh(last, heartbeatSeconds: configuration.heartbeatSeconds, now: now) { return 0 }
             let limit = 3 * configuration.heartbeatSeconds
-            if let last {
+            if let stopped = ServiceHeartbeat.stopped(service, root: configuration.root) {
+                CommandLine.warn("health: \(service): stopped at \(stopped.iso8601)")
+            } else if let last {
                 CommandLine.warn("health: \(service): last heartbeat \(Int(last.seconds(until: now))) s ago (stale after \(limit) s)")
             } else {
                 CommandLine.warn("health: \(service): no heartbeat in \(configuration.root.serviceState(service))")

@@ -32,6 +32,7 @@ enum ServiceLauncher {
             return 1
         }
         let logger = Logger(service: service, level: configuration.logLevel, file: configuration.root.serviceLog(service))
+        defer { ServiceHeartbeat.markStopped(service, root: configuration.root) }
         do {
             try body(configuration, logger)
             return 0

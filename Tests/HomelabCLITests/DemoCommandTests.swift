@@ -68,6 +68,13 @@ import Testing
         #expect(demo.waitForExit(timeout: 5) == 0)
         #expect(demo.standardError.contains("SIGINT received: stopping"))
         for pid in children { #expect(kill(pid, 0) == -1 && errno == ESRCH, "service \(pid) outlived the demo") }
+
+        // Stopped services say so at once, not when their heartbeat has aged out.
+        let (afterStop, _, stopSaid) = try HomelabProcess.run(["health", "ui"], environment: environment)
+        #expect(afterStop == 1)
+        #expect(stopSaid.hasPrefix("homelab: health: ui: stopped at "), "\(stopSaid)")
+        let (_, statusAfter, _) = try HomelabProcess.run(["status"], environment: environment)
+        #expect(statusAfter.contains("services  observer DOWN, supervisor DOWN, executor DOWN, ui DOWN"), "\(statusAfter)")
     }
 
     @Test func withoutAnInventoryTheDemoSaysWhereItLookedAndExits2() throws {
