@@ -182,6 +182,15 @@ def approve(action_id):
         return json.load(file)["result"]
 
 
+def test_the_proxy_network_reaches_the_ui_by_name():
+    """What Nginx Proxy Manager does: from another container on the network, http://control-plane-ui:8080."""
+    done = run(["docker", "run", "--rm", "--network", env["HOMELAB_PROXY_NETWORK"], os.environ.get("RUNTIME_IMAGE", "homelab-base/runtime:bookworm"),
+                "bash", "-c", 'exec 3<>/dev/tcp/control-plane-ui/8080 && printf "GET /summary HTTP/1.0\\r\\nHost: control-plane-ui\\r\\nConnection: close\\r\\n\\r\\n" >&3 && cat <&3'])
+    head, _, body = done.stdout.partition("\n\n")  # text mode turned each CRLF into a newline
+    assert head.startswith("HTTP/1.1 200"), head
+    assert "world" in json.loads(body), body
+
+
 def test_processes_run_as_uid_1000():
     for service in services:
         pid = run(["docker", "inspect", "-f", "{{.State.Pid}}", container(service)]).stdout.strip()
@@ -308,6 +317,7 @@ try:
     if results[-1][1] is None:
         check("ui, observer, supervisor, executor, collector run as UID 1000", test_processes_run_as_uid_1000)
         check("the repository is read-only inside every container", test_repository_is_read_only)
+        check("on the proxy network the UI answers as control-plane-ui:8080", test_the_proxy_network_reaches_the_ui_by_name)
         check("event → drift → pending → approve over HTTP → executed; done/ and /summary agree", test_drift_approve_execute)
         check("the collector reports the host's containers; a docker-start runs on the engine", test_collector_and_a_docker_action_on_the_real_engine)
         check("compose restart in mid-stream loses nothing, logs nothing twice", test_restart_midway_loses_nothing)
