@@ -9,6 +9,7 @@ with no console errors, that an event dropped into the inbox appears on the open
 1 s without a reload, and that entering the token and clicking Approve moves the action file
 into approved/; then runs `homelab demo` and takes one simulated drift through the whole loop
 from the page (proposal, approval, execution, heal). Saves screenshots of both. Prints "browser: N passed, N failed"."""
+
 import json
 import os
 import shutil
@@ -18,11 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from harness import Checks, wait  # noqa: E402 - after the path is set
 
 binary = os.path.abspath(sys.argv[1])
 screenshot = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else "dashboard.png")
@@ -35,27 +38,12 @@ env = dict(os.environ, HOMELAB_ROOT=root, HOMELAB_UI_ADDR="127.0.0.1:%d" % port,
            HOMELAB_HEARTBEAT_SECONDS="1")
 services = [subprocess.Popen([binary, name], env=env, stderr=open(os.path.join(base, name + ".log"), "w"))
             for name in ("observer", "ui")]
-results = []
+checks = Checks("browser")
+check = checks.check
 
 
-def wait(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
-def check(name, body):
-    try:
-        body()
-        results.append((name, None))
-        print("ok   " + name)
-    except Exception as error:  # noqa: BLE001 - report every failure and go on
-        results.append((name, error))
-        print("FAIL " + name + ": " + "".join(traceback.format_exception_only(type(error), error)).strip())
 
 
 driver = None
@@ -164,6 +152,4 @@ finally:
         service.wait(5)
     shutil.rmtree(base, ignore_errors=True)
 
-failed = sum(1 for _, error in results if error)
-print("browser: %d passed, %d failed" % (len(results) - failed, failed))
-sys.exit(1 if failed or len(results) < 4 else 0)
+checks.finish(expected=4)

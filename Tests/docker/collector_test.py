@@ -11,6 +11,7 @@ collector reports it running, the drift is gone and the action is in done/; a co
 removed by hand is `missing` drift; a collector restarted while containers change corrects
 the world with its snapshot; a collector that loses the engine reconnects and catches up.
 Prints "collector: N passed, N failed"."""
+
 import json
 import os
 import shutil
@@ -21,7 +22,9 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from harness import Checks, wait  # noqa: E402 - after the path is set
 
 binary = os.path.abspath(sys.argv[1])
 repo_checkout = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -36,7 +39,8 @@ env = dict(os.environ, HOMELAB_ROOT=root, HOMELAB_INVENTORY=inventory, HOMELAB_R
            HOMELAB_HEARTBEAT_SECONDS="1", DOCKER_CONFIG=docker_config)
 env.pop("DOCKER_HOST", None)
 services = {}
-results = []
+checks = Checks("collector")
+check = checks.check
 
 
 def docker(*arguments, check=True):
@@ -57,24 +61,8 @@ def stop(name):
     assert process.wait(5) == 0, "%s did not stop cleanly" % name
 
 
-def wait(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
 
 
-def check(name, body):
-    try:
-        body()
-        results.append((name, None))
-        print("ok   " + name, flush=True)
-    except Exception as error:  # noqa: BLE001 - report every failure and go on
-        results.append((name, error))
-        print("FAIL " + name + ": " + "".join(traceback.format_exception_only(type(error), error)).strip(), flush=True)
 
 
 def read(path):
@@ -237,13 +225,13 @@ def test_engine_lost_and_back_reconnects_and_catches_up():
 
 try:
     check("set-up: the world sees both containers running, no drift", setup)
-    if results[-1][1] is None:
+    if checks.results[-1][1] is None:
         check("docker stop → pending docker-start within 2 s → approve → started → drift gone, action done", test_stop_is_proposed_approved_started_and_healed)
         check("a container removed by hand → missing drift", test_removed_by_hand_is_missing)
         check("a restarted collector's snapshot corrects the world", test_restarted_collector_snapshot_corrects_the_world)
         check("the engine lost and back: the collector reconnects and catches up", test_engine_lost_and_back_reconnects_and_catches_up)
 finally:
-    if any(error for _, error in results):
+    if checks.failed:
         for name in ("collector", "observer", "supervisor", "executor"):
             path = os.path.join(base, name + ".log")
             if os.path.exists(path):
@@ -256,6 +244,4 @@ finally:
     docker("context", "rm", "-f", host, check=False)
     shutil.rmtree(base, ignore_errors=True)
 
-failed = sum(1 for _, error in results if error)
-print("collector: %d passed, %d failed" % (len(results) - failed, failed))
-sys.exit(1 if failed or len(results) < 5 else 0)
+checks.finish(expected=5)

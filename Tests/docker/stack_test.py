@@ -13,6 +13,7 @@ that the executor runs on the engine; `compose restart` in the middle of a
 stream of events loses none and logs none twice; deleting the checkpoint and restarting the
 observer rebuilds the same world; re-running the bootstrap (the upgrade) keeps the token and
 comes back healthy. Tears the stack down at the end. Prints "stack: N passed, N failed"."""
+
 import hashlib
 import json
 import os
@@ -23,8 +24,10 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from harness import Checks, wait  # noqa: E402 - after the path is set
 
 repo_checkout = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 base = tempfile.mkdtemp(prefix="homelab-stack-", dir="/var/tmp")
@@ -46,7 +49,8 @@ compose += ["--project-directory", os.path.join(repo_checkout, "docker"), "-f", 
 url = "http://127.0.0.1:%d" % port
 probe = "hl-stack-probe"
 services = ("observer", "supervisor", "executor", "ui", "collector")
-results = []
+checks = Checks("stack")
+check = checks.check
 
 
 def run(command, check=True, **kwargs):
@@ -56,24 +60,8 @@ def run(command, check=True, **kwargs):
     return done
 
 
-def wait(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out after %d s waiting for %s" % (timeout, what))
 
 
-def check(name, body):
-    try:
-        body()
-        results.append((name, None))
-        print("ok   " + name, flush=True)
-    except Exception as error:  # noqa: BLE001 - report every failure and go on
-        results.append((name, error))
-        print("FAIL " + name + ": " + "".join(traceback.format_exception_only(type(error), error)).strip(), flush=True)
 
 
 def container(service):
@@ -314,7 +302,7 @@ try:
     started = time.monotonic()
     check("bootstrap: root, token, image, stack, healthy", bootstrap)
     print("     (bootstrap took %.0f s)" % (time.monotonic() - started), flush=True)
-    if results[-1][1] is None:
+    if checks.results[-1][1] is None:
         check("ui, observer, supervisor, executor, collector run as UID 1000", test_processes_run_as_uid_1000)
         check("the repository is read-only inside every container", test_repository_is_read_only)
         check("on the proxy network the UI answers as control-plane-ui:8080", test_the_proxy_network_reaches_the_ui_by_name)
@@ -324,13 +312,11 @@ try:
         check("deleting the checkpoint and restarting the observer rebuilds the same world", test_checkpoint_delete_rebuilds_the_same_world)
         check("re-running the bootstrap upgrades in place, token kept", test_bootstrap_again_is_the_upgrade)
 finally:
-    if any(error for _, error in results):
+    if checks.failed:
         print(run(compose + ["logs", "--tail", "40"], check=False).stdout[-6000:])
     run(compose + ["down", "--remove-orphans", "--timeout", "10"], check=False)
     run(["docker", "network", "rm", "homelab-proxy-test"], check=False)
     run(["docker", "rm", "-f", probe], check=False)
     shutil.rmtree(base, ignore_errors=True)
 
-failed = sum(1 for _, error in results if error)
-print("stack: %d passed, %d failed" % (len(results) - failed, failed))
-sys.exit(1 if failed or not results else 0)
+checks.finish(expected=9)
