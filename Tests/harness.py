@@ -28,7 +28,9 @@ class Checks:
             print("ok   " + name, flush=True)
         except Exception as error:  # noqa: BLE001 - report every failure and go on
             self.results.append((name, error))
-            print("FAIL " + name + ": " + "".join(traceback.format_exception_only(type(error), error)).strip(), flush=True)
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            print("FAIL %s: %s (%s:%d)" % (name, "".join(traceback.format_exception_only(type(error), error)).strip(),
+                                           where.filename.rsplit("/", 1)[-1], where.lineno), flush=True)
         return self.results[-1][1] is None
 
     @property

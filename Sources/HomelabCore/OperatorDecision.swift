@@ -6,7 +6,8 @@ import FSWatch
 /// An operator's approve or reject of a pending action — the same rules and audit from the UI
 /// and from `homelab approve/reject`. The decision is one rename out of `pending/`: against a
 /// supersede or another operator exactly one wins, and the loser learns the action is no
-/// longer pending.
+/// longer pending. The audit is the `action.approved`/`action.rejected` event (operator,
+/// remote address, time), folded into `world/action/ID.json`.
 public enum OperatorDecision {
     public enum Verdict: String, Sendable { case approve, reject }
 
@@ -29,12 +30,10 @@ public enum OperatorDecision {
             }
             return .unknown
         }
-        let now = Timestamp.now()
-        if var file = FileContents.object(to) {
-            file[verdict == .approve ? "approvedBy" : "rejectedBy"] = .string(name)
-            file[verdict == .approve ? "approvedAt" : "rejectedAt"] = .string(now.iso8601)
-            try? AtomicFile.write(JSONWriter.encode(.object(file)) + [0x0A], to: to)
-        }
+        // The rename is the whole decision: the file is not written again afterwards. An
+        // approved file is the executor's the moment it lands, and a rewrite after the executor
+        // has claimed it would put a second copy into approved/ and run the action twice. Who
+        // decided, from where and when is the event's, and world/action/ID.json keeps it.
         try InboxWriter(inbox: root.inbox, source: "ui").emit(
             type: verdict == .approve ? "action.approved" : "action.rejected", subject: "action/" + id,
             data: .object(["actor": .string(name), "remote": .string(remote)]))

@@ -88,13 +88,14 @@ try:
         approved = os.path.join(root, "actions", "approved", "a1b2c3.json")
         wait(lambda: os.path.exists(approved), 5, "the action in approved/")
 
-        def approved_by():
-            try:  # renamed first, then annotated with who approved it
-                with open(approved) as f:
-                    return json.load(f).get("approvedBy")
+        def approval():  # the audit trail: the observer folds the action.approved event
+            try:
+                with open(os.path.join(root, "world", "action", "a1b2c3.json")) as f:
+                    return [step for step in json.load(f).get("lifecycle", []) if step["step"] == "approved"]
             except (OSError, ValueError):
                 return None
-        assert wait(approved_by, 2, "approvedBy") == "dashboard"
+        step = wait(approval, 2, "the approval in world/action/a1b2c3.json")[0]
+        assert step["actor"] == "dashboard", step
 
     check("the page loads with no console errors", loads_without_console_errors)
     check("an event dropped into the inbox appears within 1 s without reload", event_appears_live)

@@ -162,8 +162,8 @@ def pending_for(resource):
 def approve(action_id):
     with open(os.path.join(root, "secrets", "ui-token")) as file:
         token = file.read().strip()
-    status, _ = get("/api/actions/%s/approve" % action_id, token=token, method="POST")
-    assert status == 200
+    status, answer = get("/api/actions/%s/approve" % action_id, token=token, method="POST")
+    assert status == 200, (status, answer)
     done = os.path.join(root, "actions", "done", action_id + ".json")
     wait(lambda: os.path.exists(done), 30, "the action in done/")
     with open(done) as file:
@@ -198,7 +198,7 @@ def test_repository_is_read_only():
 
 def test_drift_approve_execute():
     status, page = get("/")
-    assert status == 200 and b"<html" in page.lower()
+    assert status == 200 and b"<html" in page.lower(), (status, page[:200])
     drop("jellyfin-exited.json", {"type": "resource.observed", "source": "node/nas", "id": "stack-jellyfin-1",
                                   "subject": "container/nas/jellyfin", "data": {"state": "exited"}})
     action = wait(lambda: pending_for("container/nas/jellyfin"), 10, "a pending action")
@@ -213,8 +213,14 @@ def test_drift_approve_execute():
         assert error.code in (401, 403), error.code
     result = approve(action_id)
     assert result["exitCode"] == 0, result
-    with open(os.path.join(root, "logs", "actions", action_id + ".log")) as file:
-        assert "demo: docker --context nas start jellyfin" in file.read()
+    log = os.path.join(root, "logs", "actions", action_id + ".log")
+    with open(log) as file:
+        output = file.read()
+    if "demo: docker --context nas start jellyfin" not in output:
+        time.sleep(0.5)
+        with open(log) as file:
+            later = file.read()
+        raise AssertionError("action log %r (half a second later %r); result %r" % (output, later, result))
 
     def agree():
         actions = summary()["actions"]
