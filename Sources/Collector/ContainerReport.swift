@@ -50,6 +50,10 @@ struct EngineEvent: Equatable {
     let id: String
     let name: String
     let effect: Effect
+    /// What the event alone says about the container's properties (`die` → state exited,
+    /// `health_status: healthy` → health healthy), reported at once; the inspect that follows
+    /// confirms it and fills in the rest.
+    var implies: [String: String] = [:]
 
     static func parse(_ line: [UInt8]) -> EngineEvent? {
         guard let object = (try? JSONParser.parse(line))?.object,
@@ -58,7 +62,8 @@ struct EngineEvent: Equatable {
         let attributes = object["Actor"]?["Attributes"]
         let name = attributes?["name"]?.string ?? ""
         // "health_status: healthy", "exec_start: homelab health ui": the verb is before the colon.
-        let action = (object["Action"]?.string ?? object["status"]?.string ?? "").prefix { $0 != ":" }
+        let fullAction = object["Action"]?.string ?? object["status"]?.string ?? ""
+        let action = fullAction.prefix { $0 != ":" }
         let effect: Effect
         switch action {
         case "destroy": effect = .destroyed
@@ -69,6 +74,16 @@ struct EngineEvent: Equatable {
             effect = .inspect
         default: effect = .none
         }
-        return EngineEvent(id: id, name: name.hasPrefix("/") ? String(name.dropFirst()) : name, effect: effect)
+        var implies: [String: String] = [:]
+        switch action {
+        case "start", "unpause": implies["state"] = "running"
+        case "die": implies["state"] = "exited"
+        case "pause": implies["state"] = "paused"
+        case "health_status":
+            let status = fullAction.drop { $0 != ":" }.dropFirst().trimmingWhitespace()
+            if !status.isEmpty { implies["health"] = status }
+        default: break
+        }
+        return EngineEvent(id: id, name: name.hasPrefix("/") ? String(name.dropFirst()) : name, effect: effect, implies: implies)
     }
 }

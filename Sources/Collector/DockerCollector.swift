@@ -12,9 +12,12 @@ import HomelabCore
 /// The stream is `docker events` as a child process, read line by line in the loop. It is
 /// started first, with `--since` a moment back, and the snapshot (`docker ps` then
 /// `docker inspect`) taken second, so no change falls between the two; events that arrive
-/// while the snapshot is in flight wait and are applied after it. Changes are coalesced: one
-/// `docker inspect` for every container that changed since the last one. When the stream ends
-/// (the engine went away), the collector reconnects with exponential backoff.
+/// while the snapshot is in flight wait and are applied after it. An event that says what
+/// changed (`die`: exited, `start`: running, a health status) is reported at once, from the
+/// event alone — a `docker inspect` costs a CLI start-up, tens of milliseconds — and then
+/// confirmed: one `docker inspect` for every container that changed since the last one, whose
+/// answer is reported where it differs from what was said. When the stream ends (the engine
+/// went away), the collector reconnects with exponential backoff.
 public final class DockerCollector {
     public struct Settings: Sendable {
         /// The host's name: subjects are `container/HOST/NAME`, the source `node/HOST`.
@@ -48,7 +51,8 @@ public final class DockerCollector {
     private var snapshotting = false
     private var held: [EngineEvent] = []
     private var changed: [String: String] = [:]  // id → last known name
-    private var names: [String: String] = [:]    // id → name, for containers already reported
+    /// What was last reported of each container, by id.
+    private var known: [String: (name: String, observed: JSONObject)] = [:]
     private var inspecting = false
     private var backoff: Duration
     private var reconnectTimer: LoopTimer?
@@ -148,10 +152,10 @@ public final class DockerCollector {
 
     private func snapshotTaken(_ reports: [ContainerReport], _ current: Int) {
         var resources: JSONObject = [:]
-        names = [:]
+        known = [:]
         for report in reports where valid(report.name) {
             resources[settings.host + "/" + report.name] = .object(report.observed)
-            names[report.id] = report.name
+            known[report.id] = (report.name, report.observed)
         }
         emit(type: "resource.snapshot", subject: "container/" + settings.host, data: .object(["resources": .object(resources)]))
         snapshots += 1
@@ -182,10 +186,16 @@ public final class DockerCollector {
     private func apply(_ event: EngineEvent) {
         switch event.effect {
         case .none: break
-        case .inspect: changed[event.id] = event.name
+        case .inspect:
+            changed[event.id] = event.name
+            if !event.implies.isEmpty, let last = known[event.id], last.name == event.name {
+                var observed = last.observed
+                for (key, value) in event.implies { observed[key] = .string(value) }
+                report(ContainerReport(id: event.id, name: event.name, observed: observed))
+            }
         case .destroyed:
             changed[event.id] = nil
-            let name = names.removeValue(forKey: event.id) ?? event.name
+            let name = known.removeValue(forKey: event.id)?.name ?? event.name
             if valid(name) { emit(type: "resource.removed", subject: subject(name), data: nil) }
         case .renamed(let old):
             if valid(old) { emit(type: "resource.removed", subject: subject(old), data: nil) }
@@ -199,17 +209,21 @@ public final class DockerCollector {
         let batch = changed
         changed = [:]
         inspecting = true
-        var found: Set<String> = []
         run([settings.docker, "inspect", "--format", ContainerReport.inspectTemplate] + batch.keys.sorted(), current, onLine: { [unowned self] line in
             guard let report = ContainerReport.parse(line), valid(report.name) else { return }
-            found.insert(report.id)
-            names[report.id] = report.name
-            emit(type: "resource.observed", subject: subject(report.name), data: .object(report.observed))
+            self.report(report)
         }) { [unowned self] _ in
             // Not found: destroyed meanwhile, and its destroy event says so.
             inspecting = false
             inspectChanged(current)
         }
+    }
+
+    /// Reports a container unless it is exactly as last reported.
+    private func report(_ report: ContainerReport) {
+        if let last = known[report.id], last.name == report.name, last.observed == report.observed { return }
+        known[report.id] = (report.name, report.observed)
+        emit(type: "resource.observed", subject: subject(report.name), data: .object(report.observed))
     }
 
     // MARK: plumbing

@@ -8,9 +8,12 @@ import Testing
 
     @Test func stateChangesAskForAnInspectAndHealthCheckExecsDoNot() {
         let start = event(#"{"status":"start","id":"abc","Type":"container","Action":"start","Actor":{"ID":"abc","Attributes":{"name":"web","image":"nginx"}}}"#)
-        #expect(start == EngineEvent(id: "abc", name: "web", effect: .inspect))
+        #expect(start == EngineEvent(id: "abc", name: "web", effect: .inspect, implies: ["state": "running"]))
         let health = event(#"{"Type":"container","Action":"health_status: unhealthy","Actor":{"ID":"abc","Attributes":{"name":"web"}}}"#)
         #expect(health?.effect == .inspect)
+        #expect(health?.implies == ["health": "unhealthy"])
+        #expect(event(#"{"Type":"container","Action":"die","Actor":{"ID":"abc","Attributes":{"name":"web","exitCode":"137"}}}"#)?.implies == ["state": "exited"])
+        #expect(event(#"{"Type":"container","Action":"stop","Actor":{"ID":"abc","Attributes":{"name":"web"}}}"#)?.implies == [:])
         let exec = event(#"{"Type":"container","Action":"exec_start: homelab health ui","Actor":{"ID":"abc","Attributes":{"name":"web"}}}"#)
         #expect(exec?.effect == EngineEvent.Effect.none)
     }
