@@ -77,6 +77,26 @@ import Testing
         #expect(statusAfter.contains("services  observer DOWN, supervisor DOWN, executor DOWN, ui DOWN"), "\(statusAfter)")
     }
 
+    @Test func aServiceThatCannotStartStopsTheDemoWithItsReason() throws {
+        let fixture = try RuntimeFixture()
+        let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(taken) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(taken, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(taken, $0, &length) } }
+        #expect(listen(taken, 1) == 0)
+        let port = UInt16(bigEndian: address.sin_port)
+        let demo = try HomelabProcess(["demo"], environment: fixture.environment.merging([
+            "HOMELAB_INVENTORY": Self.inventory, "HOMELAB_UI_ADDR": "127.0.0.1:\(port)",
+        ]) { $1 })
+        #expect(demo.waitForExit(timeout: 10) == 1)
+        #expect(demo.standardError.contains("ui ended on its own (exited(1)); see \(fixture.root)/logs/ui.log"), "\(demo.standardError)")
+        #expect(demo.standardError.contains("ui is gone: stopping"))
+    }
+
     @Test func withoutAnInventoryTheDemoSaysWhereItLookedAndExits2() throws {
         let fixture = try RuntimeFixture()
         let (status, _, errors) = try HomelabProcess.run(["demo"], environment: fixture.environment.merging(["HOMELAB_INVENTORY": fixture.root + "/nowhere"]) { $1 })
