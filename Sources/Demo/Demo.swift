@@ -62,7 +62,8 @@ public enum Demo {
             exitCode = 1
             stopAll("\(name) is gone")
         }
-        try reactor.onSignals(Signals.termination) { signal in stopAll("\(Signals.name(signal)) received") }
+        // SIGHUP too: the demo belongs to its terminal, and closing that ends it.
+        try reactor.onSignals(Signals.termination + [SIGHUP]) { signal in stopAll("\(Signals.name(signal)) received") }
 
         // The homelab reports first and the observer starts alone; the other services follow
         // once it has taken that report from the inbox, so the supervisor's first look at
