@@ -164,7 +164,9 @@ public final class DockerCollector {
         snapshotting = false
         let waiting = held
         held = []
-        for event in waiting { apply(event) }
+        // Held events may be replays from before the snapshot (`--since`): only the inspect
+        // decides what they changed, never the event alone.
+        for event in waiting { apply(event, fromEventAlone: false) }
         inspectChanged(current)
     }
 
@@ -183,12 +185,12 @@ public final class DockerCollector {
         inspectChanged(generation)
     }
 
-    private func apply(_ event: EngineEvent) {
+    private func apply(_ event: EngineEvent, fromEventAlone: Bool = true) {
         switch event.effect {
         case .none: break
         case .inspect:
             changed[event.id] = event.name
-            if !event.implies.isEmpty, let last = known[event.id], last.name == event.name {
+            if fromEventAlone, !event.implies.isEmpty, let last = known[event.id], last.name == event.name {
                 var observed = last.observed
                 for (key, value) in event.implies { observed[key] = .string(value) }
                 report(ContainerReport(id: event.id, name: event.name, observed: observed))
