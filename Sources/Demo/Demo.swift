@@ -91,6 +91,7 @@ public enum Demo {
         inboxWatch = try DirectoryWatch(reactor: reactor, root: root.inbox) { _ in
             if inboxIsEmpty() { startTheRest() }
         }
+        reactor.runSoon { if inboxIsEmpty() { startTheRest() } }  // taken before the watch stood
         reactor.timer(after: .seconds(3)) { startTheRest() }  // an observer that is slow to start
         try reactor.run()
         return exitCode
