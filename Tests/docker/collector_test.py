@@ -9,7 +9,8 @@ docker-start, through a docker context named after the test host). Checks: a sto
 container is proposed a docker-start within 2 s; approved, the executor starts it, the
 collector reports it running, the drift is gone and the action is in done/; a container
 removed by hand is `missing` drift; a collector restarted while containers change corrects
-the world with its snapshot; a collector that loses the engine reconnects and catches up.
+the world with its snapshot; with --inbox it delivers into any folder; a collector that
+loses the engine reconnects and catches up.
 Prints "collector: N passed, N failed"."""
 
 import json
@@ -149,6 +150,27 @@ def test_restarted_collector_snapshot_corrects_the_world():
     wait(lambda: [d for d in drift_of(web) if d["kind"] == "missing"], 5, "missing drift for the removed one")
 
 
+def test_delivery_into_any_folder():
+    """On another node: into a folder a file transport carries to the VPS inbox."""
+    spool = os.path.join(base, "spool")
+    os.makedirs(spool)
+    log = open(os.path.join(base, "spool-collector.log"), "w")
+    other = subprocess.Popen([binary, "collect", "docker", "--host", "nas", "--inbox", spool], env=env, stderr=log)
+    try:
+        def snapshot():
+            for name in os.listdir(spool):
+                event = read(os.path.join(spool, name)) if name.endswith(".json") and not name.startswith(".") else None
+                if event and event["type"] == "resource.snapshot":
+                    return event
+            return None
+        event = wait(snapshot, 10, "a snapshot in the spool folder")
+        assert event["source"] == "node/nas" and event["subject"] == "container/nas", event
+        assert "nas/" + extra in event["data"]["resources"], sorted(event["data"]["resources"])
+    finally:
+        other.send_signal(signal.SIGTERM)
+        assert other.wait(5) == 0
+
+
 class EngineProxy:
     """A unix socket that forwards to the engine's, which the test can cut and restore."""
 
@@ -229,6 +251,7 @@ try:
         check("docker stop → pending docker-start within 2 s → approve → started → drift gone, action done", test_stop_is_proposed_approved_started_and_healed)
         check("a container removed by hand → missing drift", test_removed_by_hand_is_missing)
         check("a restarted collector's snapshot corrects the world", test_restarted_collector_snapshot_corrects_the_world)
+        check("--inbox FOLDER: the snapshot lands in any folder, as node/HOST", test_delivery_into_any_folder)
         check("the engine lost and back: the collector reconnects and catches up", test_engine_lost_and_back_reconnects_and_catches_up)
 finally:
     if checks.failed:
@@ -244,4 +267,4 @@ finally:
     docker("context", "rm", "-f", host, check=False)
     shutil.rmtree(base, ignore_errors=True)
 
-checks.finish(expected=5)
+checks.finish(expected=6)
