@@ -179,6 +179,17 @@ def test_the_proxy_network_reaches_the_ui_by_name():
     assert "world" in json.loads(body), body
 
 
+def test_bootstrap_refuses_a_repository_without_an_inventory():
+    empty = os.path.join(base, "empty-repo")
+    os.makedirs(empty)
+    done = subprocess.run([os.path.join(repo_checkout, "scripts", "bootstrap", "vps-control-plane.sh")],
+                          env=dict(env, HOMELAB_REPO_HOST=empty), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
+    assert done.stderr == "bootstrap: no inventory at %s/inventory: set HOMELAB_REPO_HOST to your homelab repository " \
+        "(or try the example: HOMELAB_INVENTORY=/repo/examples/inventory)\n" % empty, done.stderr
+    assert not os.path.exists(root), "the runtime root was touched"
+
+
 def test_processes_run_as_uid_1000():
     for service in services:
         pid = run(["docker", "inspect", "-f", "{{.State.Pid}}", container(service)]).stdout.strip()
@@ -305,6 +316,7 @@ try:
     make_homelab_repo()
     run(["docker", "rm", "-f", probe], check=False)
     run(["docker", "create", "--name", probe, "--init", os.environ.get("RUNTIME_IMAGE", "homelab-base/runtime:bookworm"), "sleep", "infinity"])
+    check("the bootstrap refuses a repository without an inventory, touching nothing", test_bootstrap_refuses_a_repository_without_an_inventory)
     started = time.monotonic()
     check("bootstrap: root, token, image, stack, healthy", bootstrap)
     print("     (bootstrap took %.0f s)" % (time.monotonic() - started), flush=True)
@@ -325,4 +337,4 @@ finally:
     run(["docker", "rm", "-f", probe], check=False)
     shutil.rmtree(base, ignore_errors=True)
 
-checks.finish(expected=9)
+checks.finish(expected=10)

@@ -41,6 +41,14 @@ else fail "neither 'docker compose' nor 'docker-compose' is installed"; fi
 compose_name=${compose[*]}
 compose+=(--project-directory "$repo/docker" -f "$repo/docker/compose.yaml" -p homelab-control-plane)
 
+# The supervisor refuses to start without an inventory: say so now, in terms of the host.
+repo_host=$(cd "$repo/docker" && cd "${HOMELAB_REPO_HOST:-..}" 2>/dev/null && pwd) \
+  || fail "HOMELAB_REPO_HOST: ${HOMELAB_REPO_HOST:-..} is not a folder"
+inventory=${HOMELAB_INVENTORY:-/repo/inventory}
+case $inventory in
+  /repo|/repo/*) [ -d "$repo_host${inventory#/repo}" ] || fail "no inventory at $repo_host${inventory#/repo}: set HOMELAB_REPO_HOST to your homelab repository (or try the example: HOMELAB_INVENTORY=/repo/examples/inventory)" ;;
+esac
+
 say "runtime root $HOMELAB_ROOT_HOST"
 folders=(inbox rejected events world state logs logs/actions actions
   actions/pending actions/approved actions/running actions/done actions/failed actions/rejected actions/superseded)
