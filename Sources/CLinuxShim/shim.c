@@ -162,4 +162,7 @@ pid_t CLinuxShim_spawn(const char *path, char *const argv[], char *const envp[],
     return pid;
 }
 
-int CLinuxShim_accept(int listener) { return accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+int CLinuxShim_accept(int listener, struct sockaddr_in *peer) {
+    socklen_t length = sizeof(struct sockaddr_in);
+    return accept4(listener, (struct sockaddr *)peer, peer ? &length : NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}

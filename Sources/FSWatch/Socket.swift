@@ -36,24 +36,21 @@ public enum Socket {
         return (owner.release(), UInt16(bigEndian: bound.sin_port))
     }
 
-    /// The next pending connection, non-blocking and close-on-exec; nil when none is waiting
-    /// (or it vanished before we took it). The corresponding C function is `accept4`.
-    public static func accept(_ listener: Int32) -> Int32? {
+    /// The next pending connection, non-blocking and close-on-exec, with its peer's address
+    /// (no separate `getpeername`); nil when none is waiting (or it vanished before we took it).
+    /// The corresponding C function is `accept4`.
+    public static func accept(_ listener: Int32) -> (fd: Int32, peer: sockaddr_in)? {
+        var peer = sockaddr_in()
         while true {
-            let fd = CLinuxShim_accept(listener)
-            if fd >= 0 { return fd }
+            let fd = CLinuxShim_accept(listener, &peer)
+            if fd >= 0 { return (fd, peer) }
             if Errno.current != .interrupted { return nil }
         }
     }
 
-    /// `IP:PORT` of the peer. The corresponding C function is `getpeername`.
-    public static func peer(_ fd: Int32) -> String {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let result = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
-        }
-        guard result == 0 else { return "unknown" }
+    /// `IP:PORT` of a peer address.
+    public static func describe(_ address: sockaddr_in) -> String {
+        var address = address
         var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
         inet_ntop(AF_INET, &address.sin_addr, &text, socklen_t(INET_ADDRSTRLEN))
         let host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

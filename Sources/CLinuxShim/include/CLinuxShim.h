@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -56,7 +57,8 @@ pid_t CLinuxShim_gettid(void);
 int CLinuxShim_rename_exchange(const char *a, const char *b);
 
 // Accepts a connection as a non-blocking, close-on-exec socket (accept4); -1 with errno.
-int CLinuxShim_accept(int listener);
+// The peer's IPv4 address lands in *peer (may be NULL).
+int CLinuxShim_accept(int listener, struct sockaddr_in *peer);
 
 // Fills `buffer` with `count` random bytes from the kernel; returns 0, or -1 with errno.
 int CLinuxShim_random(void *buffer, size_t count);
