@@ -16,9 +16,14 @@ public struct HTTPRequest: Sendable {
     /// Whether the connection stays open after the response (HTTP/1.1 unless `close`;
     /// HTTP/1.0 only with `keep-alive`).
     public var keepAlive: Bool {
-        let connection = header("connection")?.lowercased() ?? ""
-        if version == "HTTP/1.0" { return connection.contains("keep-alive") }
-        return !connection.contains("close")
+        // Most requests have no Connection header; those that do list comma-separated tokens.
+        // (Token comparison, not substring search: the latter was a tenth of a request's time.)
+        guard let connection = header("connection") else { return version != "HTTP/1.0" }
+        let tokens = connection.utf8.split(separator: UInt8(ascii: ",")).map { token in
+            String(decoding: token.filter { $0 != 0x20 && $0 != 0x09 }.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
+        if version == "HTTP/1.0" { return tokens.contains("keep-alive") }
+        return !tokens.contains("close")
     }
 }
 
@@ -68,11 +73,25 @@ public struct HTTPResponse: Sendable {
 
     /// The bytes on the wire; `head` leaves the body out (a HEAD answer mirrors GET's headers).
     func encoded(keepAlive: Bool, head: Bool = false) -> [UInt8] {
-        var text = "HTTP/1.1 \(status) \(HTTPResponse.reason(status))\r\n"
-        for (name, value) in headers { text += "\(name): \(value)\r\n" }
-        text += "Content-Length: \(body.count)\r\n"
-        if !keepAlive { text += "Connection: close\r\n" }
-        text += "\r\n"
-        return Array(text.utf8) + (head ? [] : body)
+        // Bytes appended into one buffer sized up front: string interpolation here was a
+        // measurable share of a /summary request.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128 + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 } + (head ? 0 : body.count))
+        bytes.append(contentsOf: "HTTP/1.1 ".utf8)
+        bytes.append(contentsOf: String(status).utf8)
+        bytes.append(0x20)
+        bytes.append(contentsOf: HTTPResponse.reason(status).utf8)
+        bytes.append(contentsOf: "\r\n".utf8)
+        for (name, value) in headers {
+            bytes.append(contentsOf: name.utf8)
+            bytes.append(contentsOf: ": ".utf8)
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(contentsOf: "\r\n".utf8)
+        }
+        bytes.append(contentsOf: "Content-Length: ".utf8)
+        bytes.append(contentsOf: String(body.count).utf8)
+        bytes.append(contentsOf: keepAlive ? "\r\n\r\n".utf8 : "\r\nConnection: close\r\n\r\n".utf8)
+        if !head { bytes.append(contentsOf: body) }
+        return bytes
     }
 }

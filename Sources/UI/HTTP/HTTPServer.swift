@@ -114,8 +114,13 @@ public final class HTTPServer {
 
         public func send(_ bytes: [UInt8]) {
             guard token != nil else { return }
-            output += bytes
+            queue(bytes)
             flush()
+        }
+
+        /// Adds to what is waiting to be written; into an empty queue without a copy.
+        private func queue(_ bytes: [UInt8]) {
+            if output.isEmpty { output = bytes } else { output += bytes }
         }
 
         /// Drops the connection and whatever is still queued for it (a reset, not a close
@@ -192,7 +197,7 @@ public final class HTTPServer {
         }
 
         private func answer(_ response: HTTPResponse, keepAlive: Bool, head: Bool) {
-            output += response.encoded(keepAlive: keepAlive, head: head)
+            queue(response.encoded(keepAlive: keepAlive, head: head))
             if keepAlive { disableNagle() } else { closeAfterWrite = true }
             flush()
         }
@@ -213,7 +218,8 @@ public final class HTTPServer {
             while !output.isEmpty {
                 let n = output.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 if n > 0 {
-                    output.removeFirst(n)
+                    // All of it (the usual case) drops the buffer rather than shifting it.
+                    if n == output.count { output = [] } else { output.removeFirst(n) }
                     continue
                 }
                 if Errno.current == .wouldBlock {
