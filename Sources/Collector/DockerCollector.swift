@@ -29,7 +29,7 @@ public final class DockerCollector {
         public var environment: [String: String]
         public var minBackoff: Duration = .milliseconds(500)
         public var maxBackoff: Duration = .seconds(30)
-        /// Called after each snapshot with the number of containers reported (for tests and status).
+
         public init(host: String, inbox: String, docker: String, environment: [String: String]) {
             self.host = host
             self.inbox = inbox

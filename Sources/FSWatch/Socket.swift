@@ -53,7 +53,7 @@ public enum Socket {
         var address = address
         var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
         inet_ntop(AF_INET, &address.sin_addr, &text, socklen_t(INET_ADDRSTRLEN))
-        let host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let host = String(cBuffer: text)
         return host + ":" + String(UInt16(bigEndian: address.sin_port))
     }
 }

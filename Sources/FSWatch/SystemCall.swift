@@ -35,3 +35,10 @@ private func fail(_ call: String, _ errno: Errno, _ subject: String?) throws(Sys
     }
     throw SystemError(call, errno, subject: subject)
 }
+
+extension String {
+    /// The text a C function wrote into `buffer`, up to its first NUL (or the whole buffer).
+    public init(cBuffer buffer: [CChar]) {
+        self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

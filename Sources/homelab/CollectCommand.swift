@@ -37,13 +37,7 @@ extension Command {
                 return 2
             }
             let environment = Configuration.processEnvironment()
-            let configuration: Configuration
-            do {
-                configuration = try Configuration(environment: environment)
-            } catch {
-                CommandLine.warn("collect: \(error)")
-                return 2
-            }
+            guard let configuration = Configuration.forCommand("collect", environment: environment) else { return 2 }
             let host = options.values["--host"] ?? hostName()
             guard case .success = Subject.parse("container/\(host)/x"), !host.contains("/") else {
                 CommandLine.warn("collect: --host: \"\(host)\" is not a valid name ([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -102,7 +96,7 @@ extension Command {
     private static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
-        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let name = String(cBuffer: buffer)
         return String(name.prefix { $0 != "." }).lowercased()
     }
 }

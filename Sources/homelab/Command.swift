@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HomelabCore
 
 /// One `homelab` subcommand: its name, its help text, and what it runs (returning the exit code).
 struct Command: Sendable {
@@ -21,6 +22,19 @@ struct Command: Sendable {
         text += "\n`homelab COMMAND --help` describes one command.\n"
         let bytes = Array(text.utf8)
         bytes.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
+    }
+}
+
+extension Configuration {
+    /// The settings (SPEC §2) for `command`, or nil after one line naming the bad one — the
+    /// caller then exits 2.
+    static func forCommand(_ command: String, environment: [String: String] = Configuration.processEnvironment()) -> Configuration? {
+        do {
+            return try Configuration(environment: environment)
+        } catch {
+            CommandLine.warn("\(command): \(error)")
+            return nil
+        }
     }
 }
 

@@ -30,13 +30,7 @@ extension Command {
                     return 2
                 }
                 let environment = Configuration.processEnvironment()
-                let root: RuntimeRoot
-                do {
-                    root = try Configuration(environment: environment).root
-                } catch {
-                    CommandLine.warn("\(name): \(error)")
-                    return 2
-                }
+                guard let root = Configuration.forCommand(name, environment: environment)?.root else { return 2 }
                 let operatorName = options.values["--as"] ?? environment["USER"] ?? "shell"
                 do {
                     switch try OperatorDecision.decide(verdict, id: id, root: root, operator: operatorName, remote: "shell") {

@@ -48,13 +48,7 @@ extension Command {
             fallback("HOMELAB_ROOT", here + "/homelab-demo")
             if (environment["HOMELAB_REPO"] ?? "").isEmpty { fallback("HOMELAB_INVENTORY", here + "/examples/inventory") }
             fallback("HOMELAB_UI_ADDR", "127.0.0.1:8080")
-            let configuration: Configuration
-            do {
-                configuration = try Configuration(environment: environment)
-            } catch {
-                CommandLine.warn("demo: \(error)")
-                return 2
-            }
+            guard let configuration = Configuration.forCommand("demo", environment: environment) else { return 2 }
             guard fileKind(configuration.inventory) == .directory else {
                 CommandLine.warn("demo: no inventory at \(configuration.inventory) (run it from the repository, or set HOMELAB_INVENTORY)")
                 return 2
@@ -90,14 +84,14 @@ extension Command {
     private static func currentFolder() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buffer, buffer.count) != nil else { return "." }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(cBuffer: buffer)
     }
 
     /// This binary, so each service runs the same build as the demo.
     private static func executablePath() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return CommandLine.arguments[0] }
-        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // readlink writes no NUL; the zeroed buffer, one longer than it may fill, ends the text.
+        guard readlink("/proc/self/exe", &buffer, buffer.count - 1) > 0 else { return CommandLine.arguments[0] }
+        return String(cBuffer: buffer)
     }
 }

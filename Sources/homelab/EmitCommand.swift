@@ -57,12 +57,8 @@ extension Command {
         if let given = options.values["--inbox"] {
             inbox = given
         } else {
-            do {
-                inbox = try Configuration(environment: Configuration.processEnvironment()).root.inbox
-            } catch {
-                CommandLine.warn("emit: \(error)")
-                return 2
-            }
+            guard let configured = Configuration.forCommand("emit")?.root.inbox else { return 2 }
+            inbox = configured
         }
         var event: JSONObject = [
             "specversion": .string("1.0"), "id": .string(options.values["--id"] ?? Digest.randomHex()),

@@ -16,13 +16,7 @@ extension Command {
                 CommandLine.warn("health: which service? one of \(ServiceHeartbeat.checkable.joined(separator: ", "))")
                 return 2
             }
-            let configuration: Configuration
-            do {
-                configuration = try Configuration(environment: Configuration.processEnvironment())
-            } catch {
-                CommandLine.warn("health: \(error)")
-                return 2
-            }
+            guard let configuration = Configuration.forCommand("health") else { return 2 }
             let now = Timestamp.now()
             let last = ServiceHeartbeat.last(service, root: configuration.root)
             if ServiceHeartbeat.isFresh(last, heartbeatSeconds: configuration.heartbeatSeconds, now: now) { return 0 }

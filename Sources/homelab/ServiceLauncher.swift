@@ -18,13 +18,7 @@ enum ServiceLauncher {
     }
 
     static func run(_ service: String, _ body: (Configuration, Logger) throws -> Void) -> Int32 {
-        let configuration: Configuration
-        do {
-            configuration = try Configuration(environment: Configuration.processEnvironment())
-        } catch {
-            CommandLine.warn("\(service): \(error)")
-            return 2
-        }
+        guard let configuration = Configuration.forCommand(service) else { return 2 }
         do {
             try configuration.root.create()
         } catch {

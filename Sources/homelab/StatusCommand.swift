@@ -26,13 +26,7 @@ extension Command {
                 CommandLine.warn("status: unexpected argument '\(unexpected)'")
                 return 2
             }
-            let configuration: Configuration
-            do {
-                configuration = try Configuration(environment: Configuration.processEnvironment())
-            } catch {
-                CommandLine.warn("status: \(error)")
-                return 2
-            }
+            guard let configuration = Configuration.forCommand("status") else { return 2 }
             let root = configuration.root
             guard fileKind(root.state) == .directory else {
                 CommandLine.warn("status: \(root.path) is not a runtime root (no state/ folder)")

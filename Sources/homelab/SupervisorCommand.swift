@@ -43,12 +43,8 @@ extension Command {
             if let given = arguments.first {
                 folder = given
             } else {
-                do {
-                    folder = try Configuration(environment: Configuration.processEnvironment()).inventory
-                } catch {
-                    CommandLine.warn("check: \(error)")
-                    return 2
-                }
+                guard let configured = Configuration.forCommand("check")?.inventory else { return 2 }
+                folder = configured
             }
             let inventory: Inventory
             do {
