@@ -25,13 +25,7 @@ extension Command {
         On a runtime root it writes its heartbeat to state/collector.json (homelab health collector).
         """,
         run: { arguments in
-            let options: Options
-            do {
-                options = try Options(arguments, command: "collect", valued: ["--host", "--inbox"])
-            } catch {
-                CommandLine.warn("\(error)")
-                return 2
-            }
+            guard let options = Options.parse(arguments, command: "collect", valued: ["--host", "--inbox"], takesArguments: true) else { return 2 }
             guard options.positional == ["docker"] else {
                 CommandLine.warn("collect: what to collect? only 'docker' is known (see homelab collect --help)")
                 return 2

@@ -18,13 +18,7 @@ extension Command {
             and "shell" as the remote address. Exit 0 done, 1 unknown ID, 3 no longer pending.
             """,
             run: { arguments in
-                let options: Options
-                do {
-                    options = try Options(arguments, command: name, valued: ["--as"])
-                } catch {
-                    CommandLine.warn("\(error)")
-                    return 2
-                }
+                guard let options = Options.parse(arguments, command: name, valued: ["--as"], takesArguments: true) else { return 2 }
                 guard options.positional.count == 1, let id = options.positional.first else {
                     CommandLine.warn("\(name): which action? (see homelab \(name) --help)")
                     return 2

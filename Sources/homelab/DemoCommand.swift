@@ -24,17 +24,7 @@ extension Command {
         ./examples/inventory (run it from the repository), the UI listens on 127.0.0.1:8080.
         """,
         run: { arguments in
-            let options: Options
-            do {
-                options = try Options(arguments, command: "demo", valued: ["--drift-every"])
-            } catch {
-                CommandLine.warn("\(error)")
-                return 2
-            }
-            if let unexpected = options.positional.first {
-                CommandLine.warn("demo: unexpected argument '\(unexpected)' (see homelab demo --help)")
-                return 2
-            }
+            guard let options = Options.parse(arguments, command: "demo", valued: ["--drift-every"]) else { return 2 }
             let driftText = options.values["--drift-every"] ?? "20"
             guard let driftSeconds = Double(driftText), driftSeconds >= 0.1, driftSeconds <= 86_400 else {
                 CommandLine.warn("demo: --drift-every: \"\(driftText)\" is not a number of seconds between 0.1 and 86400")

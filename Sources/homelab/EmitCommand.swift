@@ -29,17 +29,8 @@ extension Command {
     )
 
     private static func runEmit(_ arguments: [String]) -> Int32 {
-        let options: Options
-        do {
-            options = try Options(arguments, command: "emit", valued: ["--type", "--source", "--subject", "--data", "--id", "--time", "--inbox"])
-        } catch {
-            CommandLine.warn("\(error)")
-            return 2
-        }
-        if let extra = options.positional.first {
-            CommandLine.warn("emit: unexpected argument '\(extra)' (see homelab emit --help)")
-            return 2
-        }
+        guard let options = Options.parse(arguments, command: "emit", valued: ["--type", "--source", "--subject", "--data", "--id", "--time", "--inbox"])
+        else { return 2 }
         guard let type = options.values["--type"], let source = options.values["--source"] else {
             CommandLine.warn("emit: --type and --source are required (see homelab emit --help)")
             return 2

@@ -15,17 +15,7 @@ extension Command {
         --json prints /summary's JSON instead.
         """,
         run: { arguments in
-            let options: Options
-            do {
-                options = try Options(arguments, command: "status", valued: [], flags: ["--json"])
-            } catch {
-                CommandLine.warn("\(error)")
-                return 2
-            }
-            if let unexpected = options.positional.first {
-                CommandLine.warn("status: unexpected argument '\(unexpected)'")
-                return 2
-            }
+            guard let options = Options.parse(arguments, command: "status", flags: ["--json"]) else { return 2 }
             guard let configuration = Configuration.forCommand("status") else { return 2 }
             let root = configuration.root
             guard fileKind(root.state) == .directory else {
