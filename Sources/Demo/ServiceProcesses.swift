@@ -5,16 +5,14 @@ import FSWatch
 import HomelabCore
 
 /// The four services as child processes of the demo, each its own `homelab SERVICE`: their
-/// log lines relayed to our stderr, their ends learned through pidfds, and a stop that asks
+/// log lines relayed to our stderr, their ends heard through the loop, and a stop that asks
 /// each with SIGTERM and kills whoever is still there after a grace period.
 final class ServiceProcesses {
     private final class Child {
         let name: String
-        let pid: pid_t
-        var outputToken: Reactor.Token?
-        var exitToken: Reactor.Token?
+        var command: RunningCommand?
         var exit: ChildProcess.Exit?
-        init(name: String, pid: pid_t) { self.name = name; self.pid = pid }
+        init(name: String) { self.name = name }
     }
 
     private let reactor: Reactor
@@ -31,15 +29,11 @@ final class ServiceProcesses {
 
     func start(_ services: [String], binary: String, environment: [String: String], folder: String) throws {
         for name in services {
-            let started = try ChildProcess.spawn([binary, name], environment: environment, folder: folder)
-            let child = Child(name: name, pid: started.pid)
+            let child = Child(name: name)
             children.append(child)
-            child.outputToken = try reactor.register(FileDescriptor(owning: started.output), label: "\(name) output", interest: .readable) { [unowned self] _ in
-                relayOutput(child)
-            }
-            child.exitToken = try reactor.register(try ChildProcess.exitDescriptor(started.pid), label: "\(name) pidfd", interest: .readable) { [unowned self] _ in
-                exited(child)
-            }
+            child.command = try RunningCommand([binary, name], environment: environment, folder: folder, reactor: reactor,
+                                               onLine: { line in try? FileDescriptor.writeAll(line + [0x0A], to: 2) },
+                                               onExit: { [unowned self] exit in exited(child, exit) })
         }
     }
 
@@ -50,31 +44,21 @@ final class ServiceProcesses {
     func stop(grace: Duration = .seconds(5), then: @escaping () -> Void) {
         stopping = true
         whenAllExited = then
-        for child in children where child.exit == nil { ChildProcess.signalGroup(child.pid, SIGTERM) }
-        killTimer = reactor.timer(after: grace) { [unowned self] in
-            for child in children where child.exit == nil { ChildProcess.signalGroup(child.pid, SIGKILL) }
-        }
+        signalRunning(SIGTERM)
+        killTimer = reactor.timer(after: grace) { [unowned self] in signalRunning(SIGKILL) }
         finishIfAllExited()
     }
 
-    private func relayOutput(_ child: Child) {
-        guard let token = child.outputToken, let fd = reactor.descriptor(token) else { return }
-        var buffer = [UInt8](repeating: 0, count: 16384)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n > 0 {
-            try? FileDescriptor.writeAll(Array(buffer[0..<n]), to: 2)
-        } else if n == 0 || (Errno.current != .wouldBlock && Errno.current != .interrupted) {
-            reactor.close(token)
-            child.outputToken = nil
+    private func signalRunning(_ signal: Int32) {
+        for child in children where child.exit == nil {
+            if let pid = child.command?.pid { ChildProcess.signalGroup(pid, signal) }
         }
     }
 
-    private func exited(_ child: Child) {
-        guard let status = ChildProcess.reap(child.pid) else { return }
-        child.exit = status
-        if let token = child.exitToken { reactor.close(token) }
-        child.exitToken = nil
-        if !stopping { unexpectedExit(child.name, status) }
+    private func exited(_ child: Child, _ exit: ChildProcess.Exit) {
+        child.exit = exit
+        child.command = nil
+        if !stopping { unexpectedExit(child.name, exit) }
         finishIfAllExited()
     }
 
@@ -82,8 +66,6 @@ final class ServiceProcesses {
         guard stopping, children.allSatisfy({ $0.exit != nil }), let then = whenAllExited else { return }
         whenAllExited = nil
         killTimer?.cancel()
-        // Their last words: drain what is left in each pipe before the loop closes them.
-        for child in children where child.outputToken != nil { relayOutput(child) }
         then()
     }
 }
