@@ -4,26 +4,23 @@ import Glibc
 import FSWatch
 import HomelabCore
 
-/// One action being run: its child, its output streaming into `logs/actions/ID.log`, its
-/// deadline. Everything arrives through the loop: output on the pipe, the exit on a pidfd,
-/// the timeout on a timer.
+/// One action being run: its child (a `RunningCommand`), its output streaming into
+/// `logs/actions/ID.log`, its deadline. Everything arrives through the loop: output on the
+/// pipe, the exit on a pidfd, the timeout on a timer.
 final class ActionRun {
     let id: String
     let resource: String
     let startedAt = Timestamp.now()
     private let began = MonotonicTime.now()
-    let pid: pid_t
+    private(set) var pid: pid_t = 0
     let timeout: Int
     private let log: Int32
     private var tail = OutputTail()
-    private var exit: ChildProcess.Exit?
-    private var outputOpen = true
+    private var command: RunningCommand?
     private(set) var timedOut = false
     private var killedAfterGrace = false
-    private var outputToken: Reactor.Token?
-    private var exitToken: Reactor.Token?
     private var timers: [LoopTimer] = []
-    private unowned let reactor: Reactor
+    private var done = false
     private let finished: (ActionRun, Outcome) -> Void
 
     struct Outcome {
@@ -35,21 +32,25 @@ final class ActionRun {
         let outputTail: String
     }
 
-    init(id: String, resource: String, started: ChildProcess.Started, log: Int32, timeout: Int, grace: Duration,
-         reactor: Reactor, finished: @escaping (ActionRun, Outcome) -> Void) throws(SystemError) {
+    /// Starts `argv` with its output appended to `log`, which the run owns (and closes) from now on.
+    init(id: String, resource: String, argv: [String], environment: [String: String], folder: String, log: Int32,
+         timeout: Int, grace: Duration, reactor: Reactor, finished: @escaping (ActionRun, Outcome) -> Void) throws(SystemError) {
         self.id = id
         self.resource = resource
-        self.pid = started.pid
         self.timeout = timeout
         self.log = log
-        self.reactor = reactor
         self.finished = finished
-        outputToken = try reactor.register(FileDescriptor(owning: started.output), label: "output \(id)", interest: .readable) { [unowned self] _ in
-            readOutput()
+        do {
+            // Output and exit arrive through the loop, never before this returns.
+            command = try RunningCommand(argv, environment: environment, folder: folder, reactor: reactor, output: .chunks({ [unowned self] chunk in
+                try? FileDescriptor.writeAll(Array(chunk), to: log)
+                tail.append(Array(chunk))
+            }), onExit: { [unowned self] exit in end(exit) })
+        } catch {
+            close(log)
+            throw error
         }
-        exitToken = try reactor.register(try ChildProcess.exitDescriptor(started.pid), label: "pidfd \(id)", interest: .readable) { [unowned self] _ in
-            childExited()
-        }
+        pid = command?.pid ?? 0
         timers.append(reactor.timer(after: .seconds(timeout)) { [unowned self] in
             timedOut = true
             ChildProcess.signalGroup(pid, SIGTERM)
@@ -62,54 +63,16 @@ final class ActionRun {
 
     /// Ends it now (the executor is stopping): the whole group is killed and reaped.
     func abort() {
-        ChildProcess.signalGroup(pid, SIGKILL)
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
-        exit = .signaled(SIGKILL)
-        outputOpen = false
-        finish()
+        command?.cancel()
+        end(.signaled(SIGKILL))
     }
 
-    private func readOutput() {
-        guard let token = outputToken, let fd = reactor.descriptor(token) else { return }
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        // A bounded number of reads per wake-up: a chatty child cannot starve the loop.
-        for _ in 0..<16 {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                let chunk = Array(buffer[0..<n])
-                try? FileDescriptor.writeAll(chunk, to: log)
-                tail.append(chunk)
-                continue
-            }
-            if n < 0 && (Errno.current == .wouldBlock || Errno.current == .interrupted) { return }
-            // End of output: every writer (the child and anything it started) is gone.
-            reactor.close(token)
-            outputToken = nil
-            outputOpen = false
-            if exit != nil { finish() }
-            return
-        }
-    }
-
-    private func childExited() {
-        guard let status = ChildProcess.reap(pid) else { return }
-        exit = status
-        if let exitToken { reactor.close(exitToken) }
-        exitToken = nil
-        // Nothing it started may outlive it: its group goes too, which also ends the output.
-        ChildProcess.signalGroup(pid, SIGKILL)
-        if !outputOpen { finish() }
-    }
-
-    private func finish() {
-        guard let exit else { return }
+    private func end(_ exit: ChildProcess.Exit) {
+        guard !done else { return }
+        done = true
+        command = nil
         for timer in timers { timer.cancel() }
         timers.removeAll()
-        if let outputToken { reactor.close(outputToken) }
-        if let exitToken { reactor.close(exitToken) }
-        outputToken = nil
-        exitToken = nil
         close(log)
         finished(self, Outcome(exit: exit, timedOut: timedOut, killed: killedAfterGrace, duration: MonotonicTime.now() - began, outputTail: tail.text))
     }

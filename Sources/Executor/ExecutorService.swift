@@ -152,23 +152,24 @@ public final class ExecutorService {
                 throw Refusal("command not found: \(argv[0]) (PATH=\(Self.minimalPath))")
             }
             let log = try FileDescriptor.open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND).release()
-            let started: ChildProcess.Started
+            let run = try ActionRun(id: id, resource: resource, argv: [program] + argv.dropFirst(),
+                                    environment: settings.passedEnvironment.merging([
+                                        "PATH": Self.minimalPath, "HOME": folder, "LANG": "C.UTF-8", "HOMELAB_ACTION_ID": id,
+                                    ]) { $1 }, folder: folder, log: log, timeout: entry.timeoutSeconds, grace: settings.killGrace,
+                                    reactor: reactor!) { [unowned self] run, outcome in finished(run, outcome, file: file) }
             do {
-                started = try ChildProcess.spawn([program] + argv.dropFirst(), environment: settings.passedEnvironment.merging([
-                    "PATH": Self.minimalPath, "HOME": folder, "LANG": "C.UTF-8", "HOMELAB_ACTION_ID": id,
-                ]) { $1 }, folder: folder)
+                try AtomicFile.write("{\"pgid\":\(run.pid),\"bootId\":\"\(BootID.current)\"}\n", to: folder + ".run", durability: .none)
             } catch {
-                close(log)
+                // Without its marker an executor restarted later could not find the group to
+                // kill: better not to run it at all. (Not yet in `runs`, so the abort records
+                // nothing; the error below does.)
+                run.abort()
                 throw error
             }
-            try AtomicFile.write("{\"pgid\":\(started.pid),\"bootId\":\"\(BootID.current)\"}\n", to: folder + ".run", durability: .none)
-            let run = try ActionRun(id: id, resource: resource, started: started, log: log,
-                                    timeout: entry.timeoutSeconds, grace: settings.killGrace,
-                                    reactor: reactor!) { [unowned self] run, outcome in finished(run, outcome, file: file) }
             runs[id] = (run, lock)
             if !resource.isEmpty { busyResources.insert(resource) }
-            emit("action.started", id, ["actor": .string(Self.service), "pid": .int(Int(started.pid)), "argv": .array(argv.map(JSONValue.string))])
-            logger.info("started \(id): \(entry.name) for \(resource.isEmpty ? "-" : resource), pid \(started.pid)")
+            emit("action.started", id, ["actor": .string(Self.service), "pid": .int(Int(run.pid)), "argv": .array(argv.map(JSONValue.string))])
+            logger.info("started \(id): \(entry.name) for \(resource.isEmpty ? "-" : resource), pid \(run.pid)")
         } catch {
             record(id, file: file, lock: lock, result: ["error": .string("could not start: \(error)"), "startedAt": .string(Timestamp.now().iso8601Milliseconds)], ok: false)
             logger.warning("could not start \(id): \(error)")

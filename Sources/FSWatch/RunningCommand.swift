@@ -2,9 +2,18 @@
 import Glibc
 #endif
 
-/// A child process read through the loop: its output (stdout and stderr on one pipe) line by
-/// line as it comes, then its exit, reported once both the pipe has ended and the process has.
+/// A child process read through the loop: its output (stdout and stderr on one pipe) as it
+/// comes — line by line, or in the chunks the pipe gives — then its exit, reported once both
+/// the pipe has ended and the process has.
 public final class RunningCommand {
+    /// How the output is handed over.
+    public enum Output {
+        /// Each line without its newline (a last unterminated one too).
+        case lines(([UInt8]) -> Void)
+        /// The bytes as read.
+        case chunks((ArraySlice<UInt8>) -> Void)
+    }
+
     public let pid: pid_t
     private let reactor: Reactor
     private var outputToken: Reactor.Token?
@@ -12,18 +21,24 @@ public final class RunningCommand {
     private var partial: [UInt8] = []
     private var exit: ChildProcess.Exit?
     private var reported = false
-    private let onLine: ([UInt8]) -> Void
+    private let output: Output
     private let onExit: (ChildProcess.Exit) -> Void
     /// A longer line is dropped rather than held without bound.
     public static let maxLine = 4 << 20
 
     /// Starts `argv` (argv[0] a path); `onLine` gets each line without its newline.
+    public convenience init(_ argv: [String], environment: [String: String], folder: String = "/", reactor: Reactor,
+                            onLine: @escaping ([UInt8]) -> Void, onExit: @escaping (ChildProcess.Exit) -> Void) throws(SystemError) {
+        try self.init(argv, environment: environment, folder: folder, reactor: reactor, output: .lines(onLine), onExit: onExit)
+    }
+
+    /// Starts `argv` (argv[0] a path) in a new process group of its own.
     public init(_ argv: [String], environment: [String: String], folder: String = "/", reactor: Reactor,
-                onLine: @escaping ([UInt8]) -> Void, onExit: @escaping (ChildProcess.Exit) -> Void) throws(SystemError) {
+                output: Output, onExit: @escaping (ChildProcess.Exit) -> Void) throws(SystemError) {
         let started = try ChildProcess.spawn(argv, environment: environment, folder: folder)
         pid = started.pid
         self.reactor = reactor
-        self.onLine = onLine
+        self.output = output
         self.onExit = onExit
         do {
             outputToken = try reactor.register(FileDescriptor(owning: started.output), label: "output of \(argv[0])", interest: .readable) { [unowned self] _ in
@@ -59,11 +74,14 @@ public final class RunningCommand {
         for _ in 0..<16 {  // a chatty child cannot starve the loop
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 {
-                split(buffer[0..<n])
+                switch output {
+                case .lines: split(buffer[0..<n])
+                case .chunks(let handler): if !reported { handler(buffer[0..<n]) }
+                }
                 continue
             }
             if n < 0 && (Errno.current == .wouldBlock || Errno.current == .interrupted) { return }
-            if !partial.isEmpty, !reported { onLine(partial) }
+            if case .lines(let onLine) = output, !partial.isEmpty, !reported { onLine(partial) }
             partial = []
             reactor.close(token)
             outputToken = nil
@@ -73,6 +91,7 @@ public final class RunningCommand {
     }
 
     private func split(_ chunk: ArraySlice<UInt8>) {
+        guard case .lines(let onLine) = output else { return }
         var start = chunk.startIndex
         while let newline = chunk[start...].firstIndex(of: 0x0A) {
             partial.append(contentsOf: chunk[start..<newline])
