@@ -15,7 +15,7 @@ struct ContainerReport: Equatable {
     static func parse(_ line: [UInt8]) -> ContainerReport? {
         guard line.first == UInt8(ascii: "{"), let object = (try? JSONParser.parse(line))?.object,
               let id = object["id"]?.string, let rawName = object["name"]?.string else { return nil }
-        let name = rawName.hasPrefix("/") ? String(rawName.dropFirst()) : rawName
+        let name = containerName(rawName)
         let state = object["state"]
         let labels = object["labels"]
         let fields: [(String, String?)] = [
@@ -69,7 +69,7 @@ struct EngineEvent: Equatable {
         case "destroy": effect = .destroyed
         case "rename":
             let old = attributes?["oldName"]?.string ?? ""
-            effect = .renamed(from: old.hasPrefix("/") ? String(old.dropFirst()) : old)
+            effect = .renamed(from: containerName(old))
         case "create", "start", "restart", "stop", "die", "oom", "pause", "unpause", "update", "health_status":
             effect = .inspect
         default: effect = .none
@@ -84,6 +84,11 @@ struct EngineEvent: Equatable {
             if !status.isEmpty { implies["health"] = status }
         default: break
         }
-        return EngineEvent(id: id, name: name.hasPrefix("/") ? String(name.dropFirst()) : name, effect: effect, implies: implies)
+        return EngineEvent(id: id, name: containerName(name), effect: effect, implies: implies)
     }
+}
+
+/// A container's name as the engine writes it (`/jellyfin`), without the leading slash.
+private func containerName(_ engineName: String) -> String {
+    engineName.hasPrefix("/") ? String(engineName.dropFirst()) : engineName
 }

@@ -134,7 +134,7 @@ public final class DockerCollector {
             guard exit == .exited(0) else { return snapshotFailed("docker ps", exit, errors) }
             guard !ids.isEmpty else { return snapshotTaken([], current) }
             var reports: [ContainerReport] = []
-            run([settings.docker, "inspect", "--format", ContainerReport.inspectTemplate] + ids, current, onLine: { line in
+            run(inspect(ids), current, onLine: { line in
                 if let report = ContainerReport.parse(line) { reports.append(report) }
             }) { [unowned self] _ in
                 // A container removed between `ps` and `inspect` is simply not in the answer.
@@ -211,7 +211,7 @@ public final class DockerCollector {
         let batch = changed
         changed = [:]
         inspecting = true
-        run([settings.docker, "inspect", "--format", ContainerReport.inspectTemplate] + batch.keys.sorted(), current, onLine: { [unowned self] line in
+        run(inspect(batch.keys.sorted()), current, onLine: { [unowned self] line in
             guard let report = ContainerReport.parse(line), valid(report.name) else { return }
             self.report(report)
         }) { [unowned self] _ in
@@ -219,6 +219,11 @@ public final class DockerCollector {
             inspecting = false
             inspectChanged(current)
         }
+    }
+
+    /// `docker inspect` of `ids`, one JSON line each (`ContainerReport`).
+    private func inspect(_ ids: [String]) -> [String] {
+        [settings.docker, "inspect", "--format", ContainerReport.inspectTemplate] + ids
     }
 
     /// Reports a container unless it is exactly as last reported.

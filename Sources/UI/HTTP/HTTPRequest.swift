@@ -75,8 +75,25 @@ public struct HTTPResponse: Sendable {
     func encoded(keepAlive: Bool, head: Bool = false) -> [UInt8] {
         // Bytes appended into one buffer sized up front: string interpolation here was a
         // measurable share of a /summary request.
+        var bytes = statusAndHeaders(reserving: head ? 0 : body.count)
+        bytes.append(contentsOf: "Content-Length: ".utf8)
+        bytes.append(contentsOf: String(body.count).utf8)
+        bytes.append(contentsOf: keepAlive ? "\r\n\r\n".utf8 : "\r\nConnection: close\r\n\r\n".utf8)
+        if !head { bytes.append(contentsOf: body) }
+        return bytes
+    }
+
+    /// The head of a stream: status and headers, no length (the body runs until the close).
+    func encodedStreamHead() -> [UInt8] {
+        var bytes = statusAndHeaders(reserving: 0)
+        bytes.append(contentsOf: "\r\n".utf8)
+        return bytes
+    }
+
+    /// The status line and the headers, each line ended, with room for `extra` more bytes.
+    private func statusAndHeaders(reserving extra: Int) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(128 + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 } + (head ? 0 : body.count))
+        bytes.reserveCapacity(128 + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 } + extra)
         bytes.append(contentsOf: "HTTP/1.1 ".utf8)
         bytes.append(contentsOf: String(status).utf8)
         bytes.append(0x20)
@@ -88,10 +105,6 @@ public struct HTTPResponse: Sendable {
             bytes.append(contentsOf: value.utf8)
             bytes.append(contentsOf: "\r\n".utf8)
         }
-        bytes.append(contentsOf: "Content-Length: ".utf8)
-        bytes.append(contentsOf: String(body.count).utf8)
-        bytes.append(contentsOf: keepAlive ? "\r\n\r\n".utf8 : "\r\nConnection: close\r\n\r\n".utf8)
-        if !head { bytes.append(contentsOf: body) }
         return bytes
     }
 }

@@ -106,10 +106,7 @@ public final class HTTPServer {
             streaming = true
             deadline?.cancel()
             disableNagle()
-            var head = "HTTP/1.1 \(headers.status) \(HTTPResponse.reason(headers.status))\r\n"
-            for (name, value) in headers.headers { head += "\(name): \(value)\r\n" }
-            head += "\r\n"
-            send(Array(head.utf8))
+            send(headers.encodedStreamHead())
         }
 
         public func send(_ bytes: [UInt8]) {
