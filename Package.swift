@@ -32,6 +32,7 @@ let package = Package(
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "HomelabCore", "FSWatch"]),
         .testTarget(name: "UITests", dependencies: ["UI", "FSWatch", "HomelabCore"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "HomelabCore"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "HomelabCore"]),
         // Runs the built `homelab` binary as an operator would.
         .testTarget(name: "HomelabCLITests", dependencies: ["homelab"]),
     ],

@@ -100,7 +100,8 @@ final class SimulatedHomelab {
         case "state": return .string(text == "running" ? "exited" : "running")
         case "image":
             let repository = text.split(separator: ":", omittingEmptySubsequences: false).dropLast().joined(separator: ":")
-            return .string((repository.isEmpty ? text : repository) + ":latest")
+            let drifted = (repository.isEmpty ? text : repository) + ":latest"
+            return .string(drifted == text ? repository + ":previous" : drifted)
         default: return .string(text + "-drifted")
         }
     }
