@@ -18,7 +18,7 @@ import HomelabCore
 /// confirmed: one `docker inspect` for every container that changed since the last one, whose
 /// answer is reported where it differs from what was said. When the stream ends (the engine
 /// went away), the collector reconnects with exponential backoff.
-public final class DockerCollector {
+public final class DockerCollector: Service {
     public struct Settings: Sendable {
         /// The host's name: subjects are `container/HOST/NAME`, the source `node/HOST`.
         public var host: String
@@ -69,6 +69,7 @@ public final class DockerCollector {
     /// Connects on `reactor`; runs until the loop stops.
     public func start(on reactor: Reactor) {
         self.reactor = reactor
+        logger.info("collecting docker containers as container/\(settings.host)/NAME into \(settings.inbox)")
         connect()
     }
 
@@ -80,6 +81,11 @@ public final class DockerCollector {
         oneShot?.cancel()
         stream = nil
         oneShot = nil
+        logger.info("stopped: \(snapshots) snapshots, \(reported) reports")
+    }
+
+    public var statusDetails: JSONObject {
+        ["host": .string(settings.host), "counters": .object(["snapshots": .int(snapshots), "reported": .int(reported)])]
     }
 
     // MARK: connection

@@ -23,6 +23,15 @@ public struct RuntimeRoot: Sendable {
     public var events: String { path + "/events" }
     public var world: String { path + "/world" }
     public var worldIndex: String { world + "/index.json" }
+    /// `world/KIND/NAME.json` (NAME's `/` become folders).
+    public func worldFile(_ subject: Subject) -> String { world + "/" + subject.kind + "/" + subject.name + ".json" }
+    /// The resource a path under `world/` is the file of; nil for the index, actions' audit
+    /// files are included (kind `action`).
+    public func worldSubject(_ path: String) -> Subject? {
+        guard path.hasPrefix(world + "/"), path.hasSuffix(".json"), path != worldIndex else { return nil }
+        let relative = path.dropFirst(world.count + 1).dropLast(5)
+        return try? Subject.parse(String(relative)).get()
+    }
     public var state: String { path + "/state" }
     public var observerCheckpoint: String { state + "/observer_checkpoint.json" }
     public var driftReport: String { state + "/drift.json" }
@@ -33,8 +42,39 @@ public struct RuntimeRoot: Sendable {
     public var uiToken: String { secrets + "/ui-token" }
 
     public func actions(_ state: ActionState) -> String { actions + "/" + state.rawValue }
+    /// `actions/STATE/ID.json`, the one place an action ID becomes a path.
+    public func action(_ id: String, in state: ActionState) -> String { actions(state) + "/" + id + ".json" }
+    /// `logs/actions/ID.log`: an action's output.
+    public func actionLog(_ id: String) -> String { actionLogs + "/" + id + ".log" }
+    /// `state/executor/`: a folder per running action (its HOME), and beside each `ID.run`.
+    public var executorWork: String { state + "/executor" }
+    public func executorWork(_ id: String) -> String { executorWork + "/" + id }
+    /// `state/executor/ID.run`: the running action's process group and boot.
+    public func executorRunMarker(_ id: String) -> String { executorWork(id) + ".run" }
     public func serviceState(_ service: String) -> String { state + "/\(service).json" }
+    public func serviceLock(_ service: String) -> String { state + "/\(service).lock" }
     public func serviceLog(_ service: String) -> String { logs + "/\(service).log" }
+
+    /// The action a path under `actions/` names, and the state its folder says; nil for
+    /// anything else (temporaries, hidden spares, other folders).
+    public func actionLocation(_ path: String) -> (id: String, state: ActionState)? {
+        let parts = path.split(separator: "/")
+        guard parts.count >= 2, let file = parts.last, file.hasSuffix(".json"), !file.hasPrefix("."),
+              let state = ActionState(rawValue: String(parts[parts.count - 2])) else { return nil }
+        return (String(file.dropLast(5)), state)
+    }
+
+    /// The IDs of the actions in one state's folder, in name order.
+    public func actionIDs(in state: ActionState) -> [String] {
+        listDirectory(actions(state)).compactMap { entry in
+            entry.name.hasSuffix(".json") && !entry.name.hasPrefix(".") ? String(entry.name.dropLast(5)) : nil
+        }.sorted()
+    }
+
+    /// Where the action `id` is now, looking in every state's folder.
+    public func actionState(_ id: String) -> ActionState? {
+        ActionState.allCases.first { fileKind(action(id, in: $0)) == .regular }
+    }
     /// `events/YYYY-MM-DD`, the log folder of one UTC day.
     public func eventDay(_ day: String) -> String { events + "/" + day }
 

@@ -25,13 +25,12 @@ import HomelabCore
 /// line from a kill inside `write` is cut off by `EventLog` before anything else happens;
 /// its files are still in the inbox. After a reboot, or with no checkpoint, the whole world
 /// is rebuilt from the log.
-public final class ObserverService {
+public final class ObserverService: Service {
     public static let service = "observer"
     static let maxBatch = 4096
 
     private let root: RuntimeRoot
     private let logger: Logger
-    private let heartbeat: Duration
     private var log: EventLog!
     private var world = World()
     private var store: WorldStore
@@ -41,8 +40,10 @@ public final class ObserverService {
     private var queue: [String] = []
     private var queued: Set<String> = []
     private var batchScheduled = false
-    private var status: ObserverStatus
-    private var failure: Error?
+    private var status = ObserverStatus()
+    public private(set) var failure: Error?
+    /// The log has one writer.
+    public var runsAlone: Bool { true }
     /// `inbox/`, open for the service's life: files are read and unlinked relative to it,
     /// and it is what the batch's folder fsync syncs.
     private var inboxFolder: Int32 = -1
@@ -50,17 +51,13 @@ public final class ObserverService {
     public init(configuration: Configuration, logger: Logger) {
         root = configuration.root
         self.logger = logger
-        heartbeat = .seconds(configuration.heartbeatSeconds)
-        store = WorldStore(folder: configuration.root.world)
+        store = WorldStore(root: configuration.root)
         rejected = RejectedFolder(path: configuration.root.rejected)
-        status = ObserverStatus(startedAt: Timestamp.now())
     }
 
-    /// Recovers, then serves until SIGTERM/SIGINT. Throws what stopped it otherwise.
-    public func run() throws {
-        try root.create()
-        let lock = try ServiceLock(path: root.state + "/observer.lock", service: Self.service, root: root.path)
-        defer { lock.release() }
+    /// Recovers the log, the inbox and the world, then watches the inbox.
+    public func start(on reactor: Reactor) throws {
+        self.reactor = reactor
         log = try EventLog(folder: root.events)
         if log.tornBytes > 0 {
             logger.warning("cut off a torn last line (\(log.tornBytes) bytes) left in the log by a crash")
@@ -71,26 +68,19 @@ public final class ObserverService {
         // This must finish before recovery writes a checkpoint, or a crash in between would
         // leave the next start-up believing the batch complete.
         inboxFolder = try FileDescriptor.open(root.inbox, O_RDONLY | O_DIRECTORY).release()
-        defer { close(inboxFolder) }
         if Checkpoint.read(root.observerCheckpoint)?.seq != log.lastSeq { try removeAlreadyLogged(log.lastBatchKeys) }
         try recoverWorld()
-
-        reactor = try Reactor()
-        defer { reactor.shutdown() }
-        try reactor.stopOnTermination { [logger] signal in
-            logger.info("\(Signals.name(signal)) received: stopping after the batch in hand")
-        }
-        try reactor.onSignals([SIGHUP]) { [logger] _ in logger.info("SIGHUP received: the observer has nothing to reload") }
         watch = try DirectoryWatch(reactor: reactor, root: root.inbox, options: .arrivalsOnly) { [unowned self] events in
             self.enqueue(events)
         }
-        reactor.timer(after: heartbeat, repeating: heartbeat) { [unowned self] in self.writeStatus() }
-        writeStatus()
         logger.info("watching \(root.inbox): log at seq \(log.lastSeq), world has \(world.resourceCount) resources")
-        try reactor.run()
-        if let failure { throw failure }
-        writeStatus()
-        logger.info("stopped: \(status.accepted) accepted, \(status.rejected) rejected in \(status.batches) batches")
+    }
+
+    /// Called once the loop has ended: the batch in hand is complete by then.
+    public func stop() {
+        if inboxFolder >= 0 { close(inboxFolder) }
+        inboxFolder = -1
+        logger.info("stopped: \(status.counters.accepted) accepted, \(status.counters.rejected) rejected in \(status.counters.batches) batches")
     }
 
     // MARK: Start-up
@@ -103,8 +93,8 @@ public final class ObserverService {
                 reason = "checkpoint from an earlier boot"
             } else if checkpoint.seq > log.lastSeq {
                 reason = "checkpoint at seq \(checkpoint.seq) is past the log's end (\(log.lastSeq))"
-            } else if let (seq, generatedAt) = store.readIndex(), store.load(into: world) != nil {
-                world.restoreIndex(seq: seq, generatedAt: generatedAt)
+            } else if let index = WorldIndex.read(root.worldIndex), store.load(into: world) != nil {
+                world.restoreIndex(seq: index.seq, generatedAt: index.generatedAt)
                 let replayed = try replay(after: checkpoint.seq, label: "catching up")
                 if replayed > 0 { try saveWorld() }
                 return
@@ -137,7 +127,7 @@ public final class ObserverService {
     }
 
     private func saveWorld() throws(SystemError) {
-        try store.write(world, keys: world.takeDirty())
+        try store.write(world, subjects: world.takeDirty())
         try writeCheckpoint()
     }
 
@@ -153,12 +143,12 @@ public final class ObserverService {
         for entry in listDirectory(root.inbox) where entry.kind == .regular && entry.name.hasSuffix(".json") && !entry.name.hasPrefix(".") {
             guard case .bytes(let bytes) = InboxReader.read(entry.name, in: inboxFolder),
                   case .success(let event) = EventValidation.validate(bytes),
-                  keys.contains(EventLog.key(source: event.source, id: event.id))
+                  keys.contains(event.key)
             else { continue }
             if unlinkat(inboxFolder, entry.name, 0) == 0 { removed += 1 }
         }
         try systemCall("fsync", root.inbox) { fsync(inboxFolder) }
-        status.duplicates = removed
+        status.counters.duplicatesDropped = removed
         logger.info("recovery: removed \(removed) inbox files whose events the log already had (\(keys.count) in the interrupted batch)")
     }
 
@@ -251,7 +241,7 @@ public final class ObserverService {
         //    ahead of the fdatasync only a power cut could tell, and after a reboot the world
         //    is rebuilt from the log while the batch's files are still in the inbox.
         for event in logged { world.apply(event) }
-        if !logged.isEmpty { try store.write(world, keys: world.takeDirty()) }
+        if !logged.isEmpty { try store.write(world, subjects: world.takeDirty()) }
 
         // 4. The group commit (one fdatasync), then the inbox (one folder fsync), then the
         //    checkpoint, which promises that no file of this batch is left to take.
@@ -281,17 +271,14 @@ public final class ObserverService {
 
     // MARK: Status
 
-    private func writeStatus() {
-        status.seq = log.lastSeq
-        status.resources = world.resourceCount
-        status.ignoredTypes = world.ignoredEvents
-        status.overflows = watch?.overflows ?? 0
-        status.rescans = watch?.rescans ?? 0
-        status.queued = queue.count
-        do {
-            try AtomicFile.rewrite(status.json(), to: root.serviceState(Self.service))
-        } catch {
-            logger.warning("could not write the heartbeat: \(error)")
-        }
+    public var statusDetails: JSONObject {
+        var current = status
+        current.seq = log?.lastSeq ?? 0
+        current.resources = world.resourceCount
+        current.counters.ignoredTypes = world.ignoredEvents
+        current.counters.inotifyOverflows = watch?.overflows ?? 0
+        current.counters.rescans = watch?.rescans ?? 0
+        current.counters.queued = queue.count
+        return current.details
     }
 }

@@ -10,40 +10,27 @@ import HomelabCore
 /// action already has them), which is what lets recovery replay from the checkpoint without
 /// knowing how far the last batch's world writes got.
 final class World {
-    struct Resource {
-        /// The `observed` object, serialized.
-        var observed: [UInt8]
-        var lastSeen: String
-        var source: String
-        var seq: Int
-        /// For actions: each lifecycle step, serialized.
-        var lifecycle: [[UInt8]]?
-    }
-
-    struct Key: Hashable {
-        let kind: String
-        let name: String
-    }
+    typealias Resource = WorldResource
 
     private(set) var kinds: [String: [String: Resource]] = [:]
     private(set) var seq = 0
     private(set) var generatedAt: String?
     /// Resources changed (or deleted) since `takeDirty()`.
-    private var dirty: Set<Key> = []
+    private var dirty: Set<Subject> = []
     /// Events of types the world does not know: logged and counted, nothing else.
     private(set) var ignoredEvents = 0
 
     var resourceCount: Int { kinds.values.reduce(0) { $0 + $1.count } }
 
-    func resource(_ key: Key) -> Resource? { kinds[key.kind]?[key.name] }
+    func resource(_ key: Subject) -> Resource? { kinds[key.kind]?[key.name] }
 
-    func takeDirty() -> Set<Key> {
+    func takeDirty() -> Set<Subject> {
         defer { dirty.removeAll(keepingCapacity: true) }
         return dirty
     }
 
     /// Restores a resource read back from `world/` (start-up without a rebuild).
-    func load(_ key: Key, _ resource: Resource) { kinds[key.kind, default: [:]][key.name] = resource }
+    func load(_ key: Subject, _ resource: Resource) { kinds[key.kind, default: [:]][key.name] = resource }
 
     func restoreIndex(seq: Int, generatedAt: String?) {
         self.seq = seq
@@ -64,7 +51,7 @@ final class World {
             put(subject, Resource(observed: JSONWriter.encode(data), lastSeen: event.time, source: event.source, seq: event.seq))
         case "resource.removed":
             guard let subject else { return }
-            remove(Key(kind: subject.kind, name: subject.name))
+            remove(subject)
         case "resource.snapshot":
             guard let subject, let resources = event.data?["resources"]?.object else { return }
             let prefix = subject.name + "/"
@@ -75,11 +62,11 @@ final class World {
                     Resource(observed: JSONWriter.encode(observed), lastSeen: event.time, source: event.source, seq: event.seq))
             }
             for name in kinds[subject.kind]?.keys ?? [:].keys where name.hasPrefix(prefix) && !listed.contains(name) {
-                remove(Key(kind: subject.kind, name: name))
+                remove(Subject(kind: subject.kind, name: name))
             }
         case "node.heartbeat":
             guard let subject else { return }
-            if var node = resource(Key(kind: subject.kind, name: subject.name)) {
+            if var node = resource(subject) {
                 node.lastSeen = event.time
                 put(subject, node)
             } else {
@@ -97,8 +84,7 @@ final class World {
     /// `world/action/ID.json`: the latest step's data as `observed` (with `state`), and the
     /// whole lifecycle, each step with its actor and time — the audit trail.
     private func applyAction(_ event: LoggedEvent, _ subject: Subject) {
-        let key = Key(kind: subject.kind, name: subject.name)
-        let existing = resource(key)
+        let existing = resource(subject)
         if let existing, existing.seq >= event.seq { return }  // replayed: already folded
         let step = String(event.type.dropFirst("action.".count))
         var observed = event.data?.object ?? [:]
@@ -115,10 +101,10 @@ final class World {
 
     private func put(_ subject: Subject, _ resource: Resource) {
         kinds[subject.kind, default: [:]][subject.name] = resource
-        dirty.insert(Key(kind: subject.kind, name: subject.name))
+        dirty.insert(subject)
     }
 
-    private func remove(_ key: Key) {
+    private func remove(_ key: Subject) {
         guard kinds[key.kind]?.removeValue(forKey: key.name) != nil else { return }
         if kinds[key.kind]?.isEmpty == true { kinds[key.kind] = nil }
         dirty.insert(key)
@@ -126,51 +112,8 @@ final class World {
 
     // MARK: Files
 
-    /// The bytes of `world/KIND/NAME.json`.
-    static func fileBytes(_ key: Key, _ resource: Resource) -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: resource.observed.count + 160)
-        writer.appendRaw("{\"kind\":")
-        writer.write(string: key.kind)
-        writer.appendRaw(",\"name\":")
-        writer.write(string: key.name)
-        writer.appendRaw(",\"observed\":")
-        writer.appendRaw(resource.observed)
-        writer.appendRaw(",\"lastSeen\":")
-        writer.write(string: resource.lastSeen)
-        writer.appendRaw(",\"source\":")
-        writer.write(string: resource.source)
-        writer.appendRaw(",\"seq\":\(resource.seq)")
-        if let lifecycle = resource.lifecycle {
-            writer.appendRaw(",\"lifecycle\":[")
-            for (index, step) in lifecycle.enumerated() {
-                if index > 0 { writer.appendRaw(",") }
-                writer.appendRaw(step)
-            }
-            writer.appendRaw("]")
-        }
-        writer.appendRaw("}\n")
-        return writer.bytes
-    }
-
-    /// Reads a resource file back; nil when it is not one of ours.
-    static func parseFile(_ bytes: [UInt8]) -> (Key, Resource)? {
-        guard let object = (try? JSONParser.parse(bytes, maxDepth: JSONParser.defaultMaxDepth + 2))?.object,
-              let kind = object["kind"]?.string, let name = object["name"]?.string, let observed = object["observed"],
-              let lastSeen = object["lastSeen"]?.string, let source = object["source"]?.string, let seq = object["seq"]?.int
-        else { return nil }
-        let lifecycle = object["lifecycle"]?.array?.map { JSONWriter.encode($0) }
-        return (Key(kind: kind, name: name),
-                Resource(observed: JSONWriter.encode(observed), lastSeen: lastSeen, source: source, seq: seq, lifecycle: lifecycle))
-    }
-
-    /// `world/index.json`: the last folded seq, that event's receipt time (so a rebuild writes
-    /// the same bytes), and the resources per kind.
-    var indexBytes: [UInt8] {
-        var byKind = JSONObject()
-        for kind in kinds.keys.sorted() { byKind[kind] = .int(kinds[kind]!.count) }
-        let index: JSONValue = .object([
-            "seq": .int(seq), "generatedAt": generatedAt.map(JSONValue.string) ?? .null, "byKind": .object(byKind),
-        ])
-        return JSONWriter.encode(index) + [0x0A]
+    /// `world/index.json` as the world now is.
+    var index: WorldIndex {
+        WorldIndex(seq: seq, generatedAt: generatedAt, byKind: kinds.map { (kind: $0.key, count: $0.value.count) })
     }
 }

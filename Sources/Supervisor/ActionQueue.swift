@@ -20,16 +20,10 @@ struct ActionQueue {
 
     /// Applies one change under `actions/`.
     mutating func note(_ path: String, present: Bool) {
-        let parts = path.split(separator: "/")
-        guard parts.count >= 2, path.hasSuffix(".json"), let state = State(rawValue: String(parts[parts.count - 2])) else { return }
-        let id = String(parts[parts.count - 1].dropLast(5))
+        guard let (id, state) = root.actionLocation(path) else { return }
         if present {
             states[id] = state
-            if state == .pending {
-                setPending(id, resource: readAction(state, id)?["resource"]?.string)
-            } else {
-                setPending(id, resource: nil)
-            }
+            setPending(id, resource: state == .pending ? ActionFile.read(root.action(id, in: state))?.resource : nil)
         } else if states[id] == state {
             states[id] = nil
             setPending(id, resource: nil)
@@ -45,17 +39,13 @@ struct ActionQueue {
         if let resource { pendingByResource[resource, default: []].insert(id) }
     }
 
-    func readAction(_ state: State, _ id: String) -> JSONObject? {
-        guard let bytes = FileContents.read(root.actions(state) + "/" + id + ".json") else { return nil }
-        return (try? JSONParser.parse(bytes))?.object
-    }
-
     /// When a finished action finished: its result's `finishedAt`, else the file's mtime.
     func finishedAt(_ id: String) -> Timestamp? {
         guard let state = states[id], state == .done || state == .failed else { return nil }
-        if let text = readAction(state, id)?["result"]?["finishedAt"]?.string, let time = Timestamp(rfc3339: text) { return time }
+        let path = root.action(id, in: state)
+        if let text = ActionFile.read(path)?.result?.finishedAt, let time = Timestamp(rfc3339: text) { return time }
         var info = stat()
-        guard stat(root.actions(state) + "/" + id + ".json", &info) == 0 else { return nil }
+        guard stat(path, &info) == 0 else { return nil }
         return Timestamp(secondsSinceEpoch: Int64(info.st_mtim.tv_sec))
     }
 }

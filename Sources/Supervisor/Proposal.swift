@@ -35,20 +35,20 @@ struct Proposal: Equatable {
     }
 
     /// The action file (SPEC §6).
-    func file(attempt: Int, preview: [String], revision: String, worldSeq: Int, at time: Timestamp, approvedBy: String?) -> JSONObject {
-        var args = JSONObject()
-        for key in rule.args.keys.sorted() { args[key] = .string(rule.args[key]!) }
-        var drift = self.drift.json
-        drift["resource"] = nil
-        var file: JSONObject = [
-            "id": .string(id(attempt: attempt)), "action": .string(rule.action), "args": .object(args),
-            "resource": .string(self.drift.subject.description), "drift": .object(drift),
-            "desiredRevision": .string(revision), "worldSeq": .int(worldSeq), "proposedAt": .string(time.iso8601),
-            "attempt": .int(attempt), "preview": .array(preview.map(JSONValue.string)),
-        ]
+    func file(attempt: Int, preview: [String], revision: String, worldSeq: Int, at time: Timestamp, approvedBy: String?) -> ActionFile {
+        var file = ActionFile(id: id(attempt: attempt))
+        file.action = rule.action
+        file.args = rule.args
+        file.resource = drift.subject.description
+        file.drift = drift
+        file.desiredRevision = revision
+        file.worldSeq = worldSeq
+        file.proposedAt = time.iso8601
+        file.attempt = attempt
+        file.preview = preview
         if let approvedBy {
-            file["approvedBy"] = .string(approvedBy)
-            file["approvedAt"] = .string(time.iso8601)
+            file.approvedBy = approvedBy
+            file.approvedAt = time.iso8601
         }
         return file
     }

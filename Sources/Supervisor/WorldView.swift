@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FSWatch
 import HomelabCore
 
@@ -8,11 +5,11 @@ import HomelabCore
 /// time, kept current from the files' change events. Actions (`world/action/`) are the
 /// observer's audit trail, not resources, and are left out.
 struct WorldView {
-    let folder: String
+    let root: RuntimeRoot
     private(set) var resources: [Subject: Observed] = [:]
     private(set) var seq = 0
 
-    init(folder: String) { self.folder = folder }
+    init(root: RuntimeRoot) { self.root = root }
 
     /// Reads every resource file.
     mutating func loadAll() {
@@ -23,24 +20,21 @@ struct WorldView {
                 if entry.kind == .directory { walk(child) } else { _ = update(child) }
             }
         }
-        for entry in listDirectory(folder) where entry.kind == .directory && entry.name != "action" && !entry.name.hasPrefix(".") {
-            walk(folder + "/" + entry.name)
+        for entry in listDirectory(root.world) where entry.kind == .directory && entry.name != "action" && !entry.name.hasPrefix(".") {
+            walk(root.world + "/" + entry.name)
         }
         readIndex()
     }
 
     /// Applies a change to one file of `world/`; returns the resource it concerns, if any.
     mutating func update(_ path: String) -> Subject? {
-        if path == folder + "/index.json" {
+        if path == root.worldIndex {
             readIndex()
             return nil
         }
-        guard path.hasPrefix(folder + "/"), path.hasSuffix(".json") else { return nil }
-        let relative = path.dropFirst(folder.count + 1).dropLast(5)
-        guard case .success(let subject) = Subject.parse(String(relative)), subject.kind != "action" else { return nil }
-        if let object = FileContents.object(path) {
-            resources[subject] = Observed(properties: object["observed"]?.object ?? [:],
-                                          lastSeen: object["lastSeen"]?.string.flatMap { Timestamp(rfc3339: $0) })
+        guard let subject = root.worldSubject(path), subject.kind != "action" else { return nil }
+        if let (_, resource) = WorldResource.read(path) {
+            resources[subject] = Observed(properties: resource.observedObject, lastSeen: Timestamp(rfc3339: resource.lastSeen))
         } else if fileKind(path) == nil {
             resources[subject] = nil
         }
@@ -48,6 +42,6 @@ struct WorldView {
     }
 
     private mutating func readIndex() {
-        if let seq = FileContents.object(folder + "/index.json")?["seq"]?.int { self.seq = seq }
+        if let index = WorldIndex.read(root.worldIndex) { seq = index.seq }
     }
 }

@@ -6,7 +6,7 @@ import HomelabCore
 
 /// The operator UI (SPEC §7): the HTTP API, `/summary`, Server-Sent Events and the dashboard,
 /// on one loop with the watches that keep them current.
-public final class UIService {
+public final class UIService: Service {
     public static let service = "ui"
 
     public struct Settings: Sendable {
@@ -21,8 +21,7 @@ public final class UIService {
     let root: RuntimeRoot
     let logger: Logger
     let settings: Settings
-    private let heartbeat: Duration
-    private let startedAt = Timestamp.now()
+    private let heartbeatSeconds: Int
     weak var reactor: Reactor?
     private(set) var server: HTTPServer?
     private var watches: [DirectoryWatch] = []
@@ -34,14 +33,12 @@ public final class UIService {
         root = configuration.root
         self.logger = logger
         self.settings = settings
-        heartbeat = .seconds(configuration.heartbeatSeconds)
+        heartbeatSeconds = configuration.heartbeatSeconds
     }
 
-    public func run() throws {
-        try ServiceLoop.run(root: root, logger: logger, start: { reactor in try start(on: reactor) }, stopped: {
-            server?.close()
-            logger.info("stopped")
-        })
+    public func stop() {
+        server?.close()
+        logger.info("stopped")
     }
 
     public func start(on reactor: Reactor) throws {
@@ -68,9 +65,7 @@ public final class UIService {
                 changed(.output, events)
             },
         ]
-        reactor.timer(after: heartbeat, repeating: heartbeat) { [unowned self] in writeStatus() }
         reactor.timer(after: .seconds(15), repeating: .seconds(15)) { [unowned self] in stream.keepAlive() }
-        writeStatus()
         logger.info("listening on \(settings.address.split(separator: ":").dropLast().joined(separator: ":")):\(port)\(settings.protectReads ? " (reads need the token)" : "")")
     }
 
@@ -112,14 +107,14 @@ public final class UIService {
         if segments.count >= 3 && segments[0] == "api" && segments[1] == "world" {
             return only("GET, HEAD") {
                 guard case .success(let subject) = Subject.parse(segments[2...].joined(separator: "/")) else { return .text(404, "no such resource") }
-                return file(root.world + "/" + subject.description + ".json", empty: nil)
+                return file(root.worldFile(subject), empty: nil)
             }
         }
         if segments.count >= 3 && segments.count <= 4 && segments[0] == "api" && segments[1] == "actions" && OperatorDecision.isValidID(segments[2]) {
             let id = segments[2]
             switch segments.count == 4 ? segments[3] : "" {
-            case "": return only("GET, HEAD") { actionFile(id).map { file($0, empty: nil) } ?? .text(404, "no action \(id)") }
-            case "log": return only("GET, HEAD") { file(root.actionLogs + "/" + id + ".log", empty: nil, type: "text/plain; charset=utf-8") }
+            case "": return only("GET, HEAD") { root.actionState(id).map { file(root.action(id, in: $0), empty: nil) } ?? .text(404, "no action \(id)") }
+            case "log": return only("GET, HEAD") { file(root.actionLog(id), empty: nil, type: "text/plain; charset=utf-8") }
             case "approve": return only("POST") { decide(.approve, id, request, connection) }
             case "reject": return only("POST") { decide(.reject, id, request, connection) }
             default: break
@@ -134,10 +129,6 @@ public final class UIService {
         return .text(404, "not found")
     }
 
-    func actionFile(_ id: String) -> String? {
-        RuntimeRoot.ActionState.allCases.map { root.actions($0) + "/" + id + ".json" }.first { fileKind($0) == .regular }
-    }
-
     private func actionList(_ state: String?) -> HTTPResponse {
         let states: [RuntimeRoot.ActionState]
         if let state {
@@ -150,8 +141,8 @@ public final class UIService {
         writer.appendRaw("[")
         var first = true
         for state in states {
-            for entry in listDirectory(root.actions(state)).sorted(by: { $0.name < $1.name }) where entry.name.hasSuffix(".json") && !entry.name.hasPrefix(".") {
-                guard var object = FileContents.object(root.actions(state) + "/" + entry.name) else { continue }
+            for id in root.actionIDs(in: state) {
+                guard var object = ActionFile.read(root.action(id, in: state))?.json else { continue }
                 object["state"] = .string(state.rawValue)
                 if !first { writer.appendRaw(",") }
                 first = false
@@ -171,7 +162,7 @@ public final class UIService {
                 let path = folder + "/" + entry.name
                 if entry.kind == .directory {
                     walk(path)
-                } else if path != root.world + "/index.json", let bytes = FileContents.read(path) {
+                } else if path != root.worldIndex, let bytes = FileContents.read(path) {
                     if !first { writer.appendRaw(",") }
                     first = false
                     writer.appendRaw(Array(bytes.prefix { $0 != 0x0A }))
@@ -267,7 +258,7 @@ public final class UIService {
     /// second, for the services' heartbeat ages).
     func summary() -> [UInt8] {
         if let cache = summaryCache, MonotonicTime.now() - cache.at < .seconds(1) { return cache.bytes }
-        let bytes = Summary.build(root: root, heartbeatSeconds: Int(heartbeat.components.seconds))
+        let bytes = Summary.build(root: root, heartbeatSeconds: heartbeatSeconds)
         summaryCache = (bytes, MonotonicTime.now())
         return bytes
     }
@@ -276,12 +267,7 @@ public final class UIService {
         Metrics.render(summary: summary(), sseClients: stream.clientCount, connections: server?.connectionCount ?? 0, root: root)
     }
 
-    private func writeStatus() {
-        let status: JSONValue = .object([
-            "service": .string(Self.service), "pid": .int(Int(ProcessID.current)), "startedAt": .string(startedAt.iso8601),
-            "heartbeatAt": .string(Timestamp.now().iso8601Milliseconds), "port": .int(Int(port)),
-            "sseClients": .int(stream?.clientCount ?? 0), "connections": .int(server?.connectionCount ?? 0),
-        ])
-        try? AtomicFile.rewrite(JSONWriter.encode(status) + [0x0A], to: root.serviceState(Self.service))
+    public var statusDetails: JSONObject {
+        ["port": .int(Int(port)), "sseClients": .int(stream?.clientCount ?? 0), "connections": .int(server?.connectionCount ?? 0)]
     }
 }

@@ -56,29 +56,10 @@ extension Command {
             let logger = Logger(service: DockerCollector.service, level: configuration.logLevel,
                                 file: onRoot ? configuration.root.serviceLog(DockerCollector.service) : nil)
             let collector = DockerCollector(settings: .init(host: host, inbox: inbox, docker: docker, environment: environment), logger: logger)
+            let runner = ServiceRunner.Settings(name: DockerCollector.service, root: onRoot ? configuration.root : nil,
+                                                heartbeat: .seconds(configuration.heartbeatSeconds))
             do {
-                let reactor = try Reactor()
-                defer { reactor.shutdown() }
-                try reactor.stopOnTermination { signal in logger.info("\(Signals.name(signal)) received: stopping") }
-                let startedAt = Timestamp.now()
-                func writeStatus() {
-                    guard onRoot else { return }
-                    let status: JSONValue = .object([
-                        "service": .string(DockerCollector.service), "pid": .int(Int(ProcessID.current)), "host": .string(host),
-                        "startedAt": .string(startedAt.iso8601), "heartbeatAt": .string(Timestamp.now().iso8601Milliseconds),
-                        "counters": .object(["snapshots": .int(collector.snapshots), "reported": .int(collector.reported)]),
-                    ])
-                    try? AtomicFile.rewrite(JSONWriter.encode(status) + [0x0A], to: configuration.root.serviceState(DockerCollector.service))
-                }
-                let period = Duration.seconds(configuration.heartbeatSeconds)
-                reactor.timer(after: period, repeating: period) { writeStatus() }
-                writeStatus()
-                logger.info("collecting docker containers as container/\(host)/NAME into \(inbox)")
-                collector.start(on: reactor)
-                try reactor.run()
-                collector.stop()
-                if onRoot { ServiceHeartbeat.markStopped(DockerCollector.service, root: configuration.root) }
-                logger.info("stopped: \(collector.snapshots) snapshots, \(collector.reported) reports")
+                try ServiceRunner.run(collector, runner, logger: logger)
                 return 0
             } catch {
                 logger.error("\(error)")

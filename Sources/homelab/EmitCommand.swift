@@ -3,7 +3,6 @@ import Glibc
 #endif
 import FSWatch
 import HomelabCore
-import Observer
 
 extension Command {
     static let emit = Command(

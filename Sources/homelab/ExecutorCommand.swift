@@ -34,7 +34,7 @@ extension Command {
                 settings.concurrency = value
             }
             return ServiceLauncher.serve(ExecutorService.service, arguments) { configuration, logger in
-                try ExecutorService(configuration: configuration, logger: logger, settings: settings).run()
+                ExecutorService(configuration: configuration, logger: logger, settings: settings)
             }
         }
     )

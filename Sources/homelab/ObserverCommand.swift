@@ -17,7 +17,7 @@ extension Command {
         """,
         run: { arguments in
             ServiceLauncher.serve(ObserverService.service, arguments) { configuration, logger in
-                try ObserverService(configuration: configuration, logger: logger).run()
+                ObserverService(configuration: configuration, logger: logger)
             }
         }
     )

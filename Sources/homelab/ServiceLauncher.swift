@@ -8,17 +8,15 @@ import HomelabCore
 /// one line and exit 2), the runtime root's layout, a logger to stderr and `logs/SERVICE.log`,
 /// and one error line with exit 1 if the service stops on a failure.
 enum ServiceLauncher {
-    /// A service command: it takes no arguments, then runs `body` as `run` does.
-    static func serve(_ service: String, _ arguments: [String], _ body: (Configuration, Logger) throws -> Void) -> Int32 {
+    /// A service command: it takes no arguments; `make` builds the service, which the
+    /// skeleton (`ServiceRunner`) then runs until it is stopped.
+    static func serve(_ service: String, _ arguments: [String], _ make: (Configuration, Logger) throws -> any Service) -> Int32 {
         if let unexpected = arguments.first {
             CommandLine.warn("\(service): unexpected argument '\(unexpected)' (see homelab \(service) --help)")
             return 2
         }
-        return run(service, body)
-    }
-
-    static func run(_ service: String, _ body: (Configuration, Logger) throws -> Void) -> Int32 {
         guard let configuration = Configuration.forCommand(service) else { return 2 }
+        // The layout first: the log file lives in it.
         do {
             try configuration.root.create()
         } catch {
@@ -26,9 +24,9 @@ enum ServiceLauncher {
             return 1
         }
         let logger = Logger(service: service, level: configuration.logLevel, file: configuration.root.serviceLog(service))
-        defer { ServiceHeartbeat.markStopped(service, root: configuration.root) }
         do {
-            try body(configuration, logger)
+            let settings = ServiceRunner.Settings(name: service, root: configuration.root, heartbeat: .seconds(configuration.heartbeatSeconds))
+            try ServiceRunner.run(try make(configuration, logger), settings, logger: logger)
             return 0
         } catch {
             logger.error("\(error)")

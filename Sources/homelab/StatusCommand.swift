@@ -1,6 +1,5 @@
 import FSWatch
 import HomelabCore
-import UI
 
 extension Command {
     static let status = Command(
@@ -35,7 +34,7 @@ extension Command {
 
 /// The summary as aligned lines for a terminal.
 enum StatusText {
-    static func render(summary: JSONObject, pending: [JSONObject]) -> String {
+    static func render(summary: JSONObject, pending: [ActionFile]) -> String {
         func counts(_ object: JSONObject?, order: [String]) -> String {
             let object = object ?? [:]
             let keys = order + object.keys.filter { !order.contains($0) }.sorted()
@@ -62,18 +61,16 @@ enum StatusText {
             lines.append("")
             lines.append("pending (homelab approve ID / homelab reject ID):")
             for action in pending {
-                let preview = (action["preview"]?.array ?? []).compactMap(\.string).joined(separator: " ")
-                lines.append("  \(action["id"]?.string ?? "?")  \(action["resource"]?.string ?? "?")  \(action["action"]?.string ?? "?"): \(preview)")
+                lines.append("  \(action.id)  \(action.resource ?? "?")  \(action.action ?? "?"): \(action.preview.joined(separator: " "))")
             }
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
     /// The pending actions, oldest proposal first.
-    static func pending(_ root: RuntimeRoot) -> [JSONObject] {
-        listDirectory(root.actions(.pending))
-            .filter { $0.name.hasSuffix(".json") && !$0.name.hasPrefix(".") }
-            .compactMap { FileContents.object(root.actions(.pending) + "/" + $0.name) }
-            .sorted { ($0["proposedAt"]?.string ?? "") < ($1["proposedAt"]?.string ?? "") }
+    static func pending(_ root: RuntimeRoot) -> [ActionFile] {
+        root.actionIDs(in: .pending)
+            .compactMap { ActionFile.read(root.action($0, in: .pending)) }
+            .sorted { ($0.proposedAt ?? "") < ($1.proposedAt ?? "") }
     }
 }

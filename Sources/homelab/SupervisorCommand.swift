@@ -19,7 +19,7 @@ extension Command {
         """,
         run: { arguments in
             ServiceLauncher.serve(SupervisorService.service, arguments) { configuration, logger in
-                try SupervisorService(configuration: configuration, logger: logger).run()
+                SupervisorService(configuration: configuration, logger: logger)
             }
         }
     )

@@ -34,7 +34,7 @@ extension Command {
                 let (token, createdIn) = try OperatorToken.load(environment: environment, root: configuration.root)
                 if let createdIn { logger.info("created the operator token in \(createdIn)") }
                 settings.token = token
-                try UIService(configuration: configuration, logger: logger, settings: settings).run()
+                return UIService(configuration: configuration, logger: logger, settings: settings)
             }
         }
     )

@@ -9,8 +9,8 @@ private func event(_ type: String, _ subject: String?, _ data: String? = nil, ti
 }
 
 private func file(_ world: World, _ kind: String, _ name: String) -> String? {
-    let key = World.Key(kind: kind, name: name)
-    return world.resource(key).map { String(decoding: World.fileBytes(key, $0), as: UTF8.self) }
+    let key = Subject(kind: kind, name: name)
+    return world.resource(key).map { String(decoding: $0.fileBytes(key), as: UTF8.self) }
 }
 
 @Suite struct WorldFoldTests {
@@ -20,8 +20,8 @@ private func file(_ world: World, _ kind: String, _ name: String) -> String? {
         world.apply(event("resource.observed", "container/nas/jellyfin", #"{"state":"running"}"#, time: "2026-11-26T15:05:00Z", seq: 2))
         #expect(file(world, "container", "nas/jellyfin") ==
             #"{"kind":"container","name":"nas/jellyfin","observed":{"state":"running"},"lastSeen":"2026-11-26T15:05:00Z","source":"node/nas","seq":2}"# + "\n")
-        #expect(world.takeDirty() == [World.Key(kind: "container", name: "nas/jellyfin")])
-        #expect(String(decoding: world.indexBytes, as: UTF8.self) == #"{"seq":2,"generatedAt":"2026-11-26T15:00:01.000Z","byKind":{"container":1}}"# + "\n")
+        #expect(world.takeDirty() == [Subject(kind: "container", name: "nas/jellyfin")])
+        #expect(String(decoding: world.index.bytes, as: UTF8.self) == #"{"seq":2,"generatedAt":"2026-11-26T15:00:01.000Z","byKind":{"container":1}}"# + "\n")
     }
 
     @Test func removedDeletes() {
@@ -30,7 +30,7 @@ private func file(_ world: World, _ kind: String, _ name: String) -> String? {
         world.apply(event("resource.removed", "container/nas/x", seq: 2))
         world.apply(event("resource.removed", "container/nas/never", seq: 3))
         #expect(world.resourceCount == 0)
-        #expect(world.takeDirty() == [World.Key(kind: "container", name: "nas/x")])
+        #expect(world.takeDirty() == [Subject(kind: "container", name: "nas/x")])
     }
 
     @Test func snapshotUpsertsListedAndDeletesTheRestOfItsPrefixOnly() {
@@ -86,20 +86,20 @@ private func file(_ world: World, _ kind: String, _ name: String) -> String? {
         func files(_ world: World) -> [String: [UInt8]] {
             var all: [String: [UInt8]] = [:]
             for (kind, resources) in world.kinds {
-                for (name, resource) in resources { all[kind + "/" + name] = World.fileBytes(World.Key(kind: kind, name: name), resource) }
+                for (name, resource) in resources { all[kind + "/" + name] = resource.fileBytes(Subject(kind: kind, name: name)) }
             }
             return all
         }
         #expect(files(once) == files(twice))
-        #expect(once.indexBytes == twice.indexBytes)
+        #expect(once.index.bytes == twice.index.bytes)
     }
 
     @Test func resourceFilesParseBackToTheSameBytes() {
         let world = World()
         world.apply(event("action.proposed", "action/x", #"{"n":1.50}"#, seq: 1))
-        let key = World.Key(kind: "action", name: "x")
-        let bytes = World.fileBytes(key, world.resource(key)!)
-        let (parsedKey, parsed) = World.parseFile(bytes)!
-        #expect(parsedKey == key && World.fileBytes(parsedKey, parsed) == bytes)
+        let key = Subject(kind: "action", name: "x")
+        let bytes = world.resource(key)!.fileBytes(key)
+        let (parsedKey, parsed) = WorldResource.parseFile(bytes)!
+        #expect(parsedKey == key && parsed.fileBytes(parsedKey) == bytes)
     }
 }

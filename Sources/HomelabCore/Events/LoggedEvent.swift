@@ -55,6 +55,11 @@ public struct LoggedEvent: Sendable {
         self.envelope = object
     }
 
+    /// `source NUL id`: what identifies an event (CloudEvents), and what de-duplication keys on.
+    public static func key(source: String, id: String) -> String { source + "\u{0}" + id }
+
+    public var key: String { LoggedEvent.key(source: source, id: id) }
+
     /// The log line, newline included.
     public var line: [UInt8] {
         var writer = JSONWriter(reservingCapacity: 512)

@@ -30,6 +30,11 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
+    public var double: Double? {
+        if case .number(let text) = self { return Double(text) }
+        return nil
+    }
+
     public var bool: Bool? {
         if case .bool(let value) = self { return value }
         return nil

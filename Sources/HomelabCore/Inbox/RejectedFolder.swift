@@ -2,16 +2,17 @@
 import Glibc
 #endif
 import FSWatch
-import HomelabCore
 
 /// `rejected/`: a refused file is moved here whole (nothing is lost) beside
 /// `NAME.reason.json`, which says what was wrong and when.
-struct RejectedFolder {
-    let path: String
+public struct RejectedFolder {
+    public let path: String
+
+    public init(path: String) { self.path = path }
 
     /// Writes the reason, then renames the file in. A name already taken by an earlier
     /// rejection gets a numeric suffix rather than overwriting it.
-    func reject(_ inboxPath: String, reason: Rejection, at time: Timestamp) throws(SystemError) {
+    public func reject(_ inboxPath: String, reason: Rejection, at time: Timestamp) throws(SystemError) {
         let original = String(inboxPath.split(separator: "/").last ?? "")
         var name = original
         var suffix = 1

@@ -20,23 +20,18 @@ public enum OperatorDecision {
 
     public static func decide(_ verdict: Verdict, id: String, root: RuntimeRoot, operator name: String, remote: String) throws(SystemError) -> Outcome {
         guard isValidID(id) else { return .unknown }
-        let from = root.actions(.pending) + "/" + id + ".json"
-        let state: RuntimeRoot.ActionState = verdict == .approve ? .approved : .rejected
-        let to = root.actions(state) + "/" + id + ".json"
+        let from = root.action(id, in: .pending)
+        let to = root.action(id, in: verdict == .approve ? .approved : .rejected)
         if rename(from, to) != 0 {
             guard Errno.current == .noSuchFile else { throw SystemError("rename", Errno.current, subject: "\(from) -> \(to)") }
-            for other in RuntimeRoot.ActionState.allCases where fileKind(root.actions(other) + "/" + id + ".json") != nil {
-                return .notPending(other.rawValue)
-            }
-            return .unknown
+            return root.actionState(id).map { .notPending($0.rawValue) } ?? .unknown
         }
         // The rename is the whole decision: the file is not written again afterwards. An
         // approved file is the executor's the moment it lands, and a rewrite after the executor
         // has claimed it would put a second copy into approved/ and run the action twice. Who
         // decided, from where and when is the event's, and world/action/ID.json keeps it.
-        try InboxWriter(inbox: root.inbox, source: "ui").emit(
-            type: verdict == .approve ? "action.approved" : "action.rejected", subject: "action/" + id,
-            data: .object(["actor": .string(name), "remote": .string(remote)]))
+        try ActionEvents(root: root, source: "ui").emit(verdict == .approve ? .approved : .rejected, id: id, actor: name,
+                                                        ["remote": .string(remote)])
         return .done
     }
 

@@ -1,16 +1,14 @@
-import HomelabCore
-
 /// The rules a dropped event must meet (SPEC §4.1–4.2). Everything here is pure: bytes in,
 /// an event or the reason for refusing it out.
-enum EventValidation {
-    static let maxBytes = 1 << 20
+public enum EventValidation {
+    public static let maxBytes = 1 << 20
     static let maxDepth = 32
     static let maxAttributeLength = 1024
     static let standardAttributes: Set<String> = ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema", "data", "data_base64"]
     /// Set by the log, never by a producer.
     static let reservedAttributes: Set<String> = ["seq", "receivedAt"]
 
-    static func validate(_ bytes: [UInt8]) -> Result<InboxEvent, Rejection> {
+    public static func validate(_ bytes: [UInt8]) -> Result<InboxEvent, Rejection> {
         if bytes.count > maxBytes { return .failure(Rejection("over 1 MiB (\(bytes.count) bytes)")) }
         let document: JSONValue
         do {

@@ -5,8 +5,8 @@ import FSWatch
 
 /// Reads one dropped file without trusting it: never follows a symlink, never blocks on a
 /// FIFO, never reads more than the size limit allows.
-enum InboxReader {
-    enum Outcome {
+public enum InboxReader {
+    public enum Outcome {
         case bytes([UInt8])
         case rejected(Rejection)
         /// Already gone: taken by an earlier batch (watch events can repeat) or deleted.
@@ -15,7 +15,7 @@ enum InboxReader {
 
     /// Reads `name` (a path, or a name in the folder open as `folder`). A regular file costs
     /// open, read, close: its type is only asked (fstat) when the read looks odd.
-    static func read(_ name: String, in folder: Int32 = AT_FDCWD, maxBytes: Int = EventValidation.maxBytes) -> Outcome {
+    public static func read(_ name: String, in folder: Int32 = AT_FDCWD, maxBytes: Int = EventValidation.maxBytes) -> Outcome {
         let fd = openat(folder, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         if fd < 0 {
             let errno = Errno.current

@@ -6,20 +6,8 @@ struct Observed: Equatable {
     var lastSeen: Timestamp?
 }
 
-/// One difference between desired and observed (SPEC §5).
-struct Drift: Equatable {
-    enum Kind: String, CaseIterable { case missing, mismatch, stale, unmanaged }
-
-    struct Field: Equatable {
-        let field: String
-        let desired: JSONValue
-        let observed: JSONValue
-    }
-
-    let subject: Subject
-    let kind: Kind
-    let fields: [Field]
-
+/// How the supervisor finds drift (SPEC §5): desired against observed, one resource at a time.
+extension Drift {
     /// The drift of one desired resource against what the world shows (nil: not in world).
     static func of(_ desired: DesiredResource, _ observed: Observed?, now: Timestamp) -> [Drift] {
         guard let observed else {
@@ -58,10 +46,5 @@ struct Drift: Equatable {
         default:
             return desired == observed
         }
-    }
-
-    var json: JSONObject {
-        ["resource": .string(subject.description), "kind": .string(kind.rawValue),
-         "fields": .array(fields.map { .object(["field": .string($0.field), "desired": $0.desired, "observed": $0.observed]) })]
     }
 }

@@ -1,0 +1,23 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+import HomelabCore
+
+extension ExecutorService {
+    /// Actions left in running/ by an executor that died: unlocked ones were interrupted. They
+    /// go to failed/ and are never re-run; what is left of their process group is killed.
+    func recoverInterrupted() {
+        for id in root.actionIDs(in: .running) {
+            guard let claim = ActionClaim.takeOver(id, root: root) else { continue }  // another executor runs it
+            if let marker = FileContents.object(root.executorRunMarker(id)), marker["bootId"]?.string == BootID.current,
+               let group = marker["pgid"]?.int, group > 1 {
+                ChildProcess.signalGroup(pid_t(group), SIGKILL)
+            }
+            removeWork(id)
+            let file = ActionFile.read(root.action(id, in: .running)) ?? ActionFile(id: id)
+            record(file, claim: claim, result: .init(error: "interrupted: the executor stopped while it ran; not re-run"), ok: false)
+            logger.warning("\(id) was interrupted by an executor that stopped; moved to failed/")
+        }
+    }
+}

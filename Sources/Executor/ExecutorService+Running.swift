@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+import HomelabCore
+
+/// Running a claimed action: its command from the catalog, its child through the loop
+/// (`ActionRun`), and its one final state.
+extension ExecutorService {
+    func begin(_ file: ActionFile, claim: ActionClaim) {
+        let id = claim.id
+        let resource = file.resource ?? ""
+        let argv: [String]
+        let entry: CatalogEntry
+        switch resolve(file) {
+        case .failure(let refusal):
+            record(file, claim: claim, result: .init(startedAt: Timestamp.now().iso8601Milliseconds, error: refusal.description), ok: false)
+            logger.warning("refused \(id): \(refusal)")
+            return
+        case .success(let resolved):
+            (entry, argv) = resolved
+        }
+        let folder = root.executorWork(id)
+        do {
+            if mkdir(folder, 0o755) != 0 && Errno.current != .fileExists { throw SystemError("mkdir", Errno.current, subject: folder) }
+            guard let program = ChildProcess.locate(argv[0], path: Self.minimalPath) else {
+                throw Refusal("command not found: \(argv[0]) (PATH=\(Self.minimalPath))")
+            }
+            let log = try FileDescriptor.open(root.actionLog(id), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND).release()
+            let run = try ActionRun(id: id, resource: resource, argv: [program] + argv.dropFirst(),
+                                    environment: settings.passedEnvironment.merging([
+                                        "PATH": Self.minimalPath, "HOME": folder, "LANG": "C.UTF-8", "HOMELAB_ACTION_ID": id,
+                                    ]) { $1 }, folder: folder, log: log, timeout: entry.timeoutSeconds, grace: settings.killGrace,
+                                    reactor: reactor!) { [unowned self] run, outcome in finished(run, outcome, file: file) }
+            do {
+                try AtomicFile.write("{\"pgid\":\(run.pid),\"bootId\":\"\(BootID.current)\"}\n", to: root.executorRunMarker(id), durability: .none)
+            } catch {
+                // Without its marker an executor restarted later could not find the group to
+                // kill: better not to run it at all. (Not yet in `runs`, so the abort records
+                // nothing; the error below does.)
+                run.abort()
+                throw error
+            }
+            runs[id] = (run, claim)
+            if !resource.isEmpty { busyResources.insert(resource) }
+            events.emit(.started, id: id, actor: Self.service, ["pid": .int(Int(run.pid)), "argv": .array(argv.map(JSONValue.string))], logger: logger)
+            logger.info("started \(id): \(entry.name) for \(resource.isEmpty ? "-" : resource), pid \(run.pid)")
+        } catch {
+            record(file, claim: claim, result: .init(startedAt: Timestamp.now().iso8601Milliseconds, error: "could not start: \(error)"), ok: false)
+            logger.warning("could not start \(id): \(error)")
+        }
+    }
+
+    struct Refusal: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// The catalog entry and argv for an action file, or why it must not run.
+    func resolve(_ file: ActionFile) -> Result<(CatalogEntry, [String]), Refusal> {
+        if let problem = file.problems.first { return .failure(Refusal(problem)) }
+        guard let name = file.action else { return .failure(Refusal("no \"action\" named")) }
+        guard CatalogEntry.isValidName(name), let bytes = FileContents.read(inventoryFolder + "/actions/" + name + ".json", limit: 1 << 20) else {
+            return .failure(Refusal("unknown action \"\(name)\": not in the catalog"))
+        }
+        let entry: CatalogEntry
+        switch CatalogEntry.parse(name: name, bytes) {
+        case .success(let parsed): entry = parsed
+        case .failure(let reason): return .failure(Refusal("the catalog entry \(name) is invalid: \(reason)"))
+        }
+        switch ActionResolver.resolve(entry, args: file.args) {
+        case .success(let argv): return .success((entry, argv))
+        case .failure(let failure): return .failure(Refusal(failure.description))
+        }
+    }
+
+    func finished(_ run: ActionRun, _ outcome: ActionRun.Outcome, file: ActionFile) {
+        guard let entry = runs.removeValue(forKey: run.id) else { return }
+        busyResources.remove(run.resource)
+        var result = ActionFile.Result(startedAt: run.startedAt.iso8601Milliseconds)
+        var ok = false
+        switch outcome.exit {
+        case .exited(let code):
+            result.exitCode = Int(code)
+            ok = code == 0 && !outcome.timedOut
+        case .signaled(let signal):
+            result.exitCode = 128 + Int(signal)
+            result.signal = Signals.name(signal)
+        }
+        result.durationMs = outcome.duration.milliseconds
+        counters.durationSecondsSum += outcome.duration.milliseconds / 1000
+        counters.durationCount += 1
+        result.outputTail = outcome.outputTail
+        if outcome.timedOut {
+            result.error = "timed out after \(run.timeout) s: sent SIGTERM" + (outcome.killed ? ", then SIGKILL after the grace period" : "")
+        } else if stopping {
+            result.error = "interrupted: the executor was stopped"
+            ok = false
+        }
+        record(file, claim: entry.claim, result: result, ok: ok)
+        removeWork(run.id)
+        logger.info("\(ok ? "succeeded" : "failed") \(run.id): exit \(result.exitCode.map(String.init) ?? "?") in \(String(format2: outcome.duration.milliseconds)) ms\(outcome.timedOut ? " (timed out)" : "")")
+        dispatch()
+    }
+
+    /// Writes the action's result and moves it to done/ or failed/, then emits the event.
+    func record(_ file: ActionFile, claim: ActionClaim, result: ActionFile.Result, ok: Bool) {
+        let id = claim.id
+        var file = file
+        var result = result
+        result.finishedAt = Timestamp.now().iso8601Milliseconds
+        file.result = result
+        do {
+            try file.write(to: root.action(id, in: ok ? .done : .failed), durability: .fileAndFolder)
+            unlink(root.action(id, in: .running))
+        } catch {
+            logger.error("could not record the result of \(id): \(error)")
+        }
+        claim.release()
+        if ok { counters.succeeded += 1 } else { counters.failed += 1 }
+        var data = JSONObject()
+        if let exitCode = result.exitCode { data["exitCode"] = .int(exitCode) }
+        if let durationMs = result.durationMs { data["durationMs"] = .number(String(format2: durationMs)) }
+        if let error = result.error { data["error"] = .string(error) }
+        if let signal = result.signal { data["signal"] = .string(signal) }
+        events.emit(ok ? .succeeded : .failed, id: id, actor: Self.service, data, logger: logger)
+    }
+
+    /// Removes a finished action's working folder and run marker.
+    func removeWork(_ id: String) {
+        func removeTree(_ path: String) {
+            for entry in listDirectory(path) {
+                let child = path + "/" + entry.name
+                if entry.kind == .directory { removeTree(child) } else { unlink(child) }
+            }
+            rmdir(path)
+        }
+        removeTree(root.executorWork(id))
+        unlink(root.executorRunMarker(id))
+    }
+}

@@ -1,0 +1,27 @@
+/// A dropped file that passed validation, not yet numbered: what it becomes in the log
+/// once the batch gives it a `seq` and a `receivedAt`.
+public struct InboxEvent {
+    public var id: String
+    public var source: String
+    public var type: String
+    public var subject: String?
+    public var time: String?
+    public var data: JSONValue?
+    public var dataContentType: String?
+    public var extensions: [(key: String, value: JSONValue)]
+
+    /// `source NUL id`: what identifies an event (CloudEvents), and what de-duplication keys on.
+    public var key: String { LoggedEvent.key(source: source, id: id) }
+
+    public func logged(seq: Int, receivedAt: String) -> LoggedEvent {
+        LoggedEvent(seq: seq, id: id, source: source, type: type, subject: subject, time: time ?? receivedAt,
+                    receivedAt: receivedAt, data: data, extensions: extensions, dataContentType: dataContentType)
+    }
+}
+
+/// Why a dropped file was refused: one line, written to `rejected/NAME.reason.json`.
+public struct Rejection: Error, CustomStringConvertible, Sendable {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}

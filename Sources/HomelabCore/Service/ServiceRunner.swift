@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+
+/// The service skeleton: every daemon (observer, supervisor, executor, ui, collector) starts
+/// and stops this one way.
+///
+/// Start, in order: the lock (one instance per root, for a service that `runsAlone`), one reactor, the signals (SIGTERM and
+/// SIGINT stop the loop, SIGHUP is the service's `reload`), the service's own start, the
+/// first status. Then the loop, with the status rewritten every heartbeat. Stop, in reverse:
+/// the service's `stop` while the loop still stands, the last status (with `stoppedAt`, so
+/// readers see it down at once instead of three heartbeats later), every descriptor closed,
+/// the lock released.
+public enum ServiceRunner {
+    public struct Settings: Sendable {
+        public var name: String
+        /// Where the lock and the status live; nil for a service run outside a runtime root
+        /// (a collector delivering into a plain folder).
+        public var root: RuntimeRoot?
+        public var heartbeat: Duration
+
+        public init(name: String, root: RuntimeRoot?, heartbeat: Duration) {
+            self.name = name
+            self.root = root
+            self.heartbeat = heartbeat
+        }
+    }
+
+    /// Runs `service` until SIGTERM/SIGINT or its own failure (thrown after the teardown).
+    public static func run(_ service: some Service, _ settings: Settings, logger: Logger) throws {
+        let lock = try settings.root.flatMap { root in
+            service.runsAlone ? try ServiceLock(path: root.serviceLock(settings.name), service: settings.name, root: root.path) : nil
+        }
+        defer { lock?.release() }
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        try reactor.stopOnTermination { signal in logger.info("\(Signals.name(signal)) received: stopping") }
+        try reactor.onSignals([SIGHUP]) { _ in
+            logger.info("SIGHUP received")
+            service.reload()
+        }
+        let status = StatusWriter(name: settings.name, root: settings.root, logger: logger)
+        try service.start(on: reactor)
+        status.write(service.statusDetails)
+        reactor.timer(after: settings.heartbeat, repeating: settings.heartbeat) { status.write(service.statusDetails) }
+        try reactor.run()
+        service.stop()
+        status.write(service.statusDetails, stopped: true)
+        if let failure = service.failure { throw failure }
+    }
+
+    /// The status file as this process writes it.
+    private final class StatusWriter {
+        let name: String
+        let root: RuntimeRoot?
+        let logger: Logger
+        let startedAt = Timestamp.now()
+        private var warned = false
+
+        init(name: String, root: RuntimeRoot?, logger: Logger) {
+            self.name = name
+            self.root = root
+            self.logger = logger
+        }
+
+        func write(_ details: JSONObject, stopped: Bool = false) {
+            guard let root else { return }
+            let now = Timestamp.now().iso8601Milliseconds
+            let status = ServiceStatus(service: name, pid: Int(ProcessID.current), startedAt: startedAt.iso8601, heartbeatAt: now,
+                                       stoppedAt: stopped ? now : nil, details: details)
+            do {
+                try status.write(root: root)
+                warned = false
+            } catch {
+                if !warned { logger.warning("could not write the heartbeat: \(error)") }
+                warned = true  // once per outage, not once per beat
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import FSWatch
+import HomelabCore
+
+/// `/metrics` in the Prometheus text format, from the summary and the services' counters.
+enum Metrics {
+    static func render(summary bytes: [UInt8], sseClients: Int, connections: Int, root: RuntimeRoot) -> [UInt8] {
+        let summary = (try? JSONParser.parse(bytes))?.object ?? [:]
+        var lines: [String] = []
+        func metric(_ name: String, _ help: String, _ type: String, _ samples: [(labels: String, value: String)]) {
+            lines.append("# HELP \(name) \(help)")
+            lines.append("# TYPE \(name) \(type)")
+            for sample in samples { lines.append("\(name)\(sample.labels.isEmpty ? "" : "{\(sample.labels)}") \(sample.value)") }
+        }
+        let observer = ObserverCounters(ServiceStatus.read("observer", root: root)?.counters ?? [:])
+        metric("homelab_events_ingested_total", "Events accepted into the log.", "counter", [("", String(observer.accepted))])
+        metric("homelab_events_rejected_total", "Inbox files rejected.", "counter", [("", String(observer.rejected))])
+        metric("homelab_inotify_overflows_total", "Observer inbox queue overflows (each followed by a rescan).", "counter", [("", String(observer.inotifyOverflows))])
+        metric("homelab_world_seq", "Last event folded into the world.", "gauge", [("", JSONWriter.string(summary["world"]?["seq"] ?? .int(0)))])
+        metric("homelab_resources", "World resources by kind.", "gauge",
+               (summary["world"]?["byKind"]?.object ?? [:]).map { ("kind=\"\($0.key)\"", JSONWriter.string($0.value)) })
+        metric("homelab_drift", "Current drift by kind.", "gauge",
+               (summary["drift"]?["byKind"]?.object ?? [:]).map { ("kind=\"\($0.key)\"", JSONWriter.string($0.value)) })
+        metric("homelab_actions", "Actions by state.", "gauge",
+               (summary["actions"]?.object ?? [:]).map { ("state=\"\($0.key)\"", JSONWriter.string($0.value)) })
+        let executor = ExecutorCounters(ServiceStatus.read("executor", root: root)?.counters ?? [:])
+        metric("homelab_executor_actions_total", "Actions the executor finished, by outcome.", "counter", [
+            ("outcome=\"succeeded\"", String(executor.succeeded)),
+            ("outcome=\"failed\"", String(executor.failed)),
+        ])
+        lines.append("# HELP homelab_executor_duration_seconds Run time of the actions the executor ran.")
+        lines.append("# TYPE homelab_executor_duration_seconds summary")
+        lines.append("homelab_executor_duration_seconds_sum \(String(format2: executor.durationSecondsSum))")
+        lines.append("homelab_executor_duration_seconds_count \(executor.durationCount)")
+        metric("homelab_sse_clients", "Connected Server-Sent Events clients.", "gauge", [("", String(sseClients))])
+        metric("homelab_http_connections", "Open HTTP connections.", "gauge", [("", String(connections))])
+        let now = Timestamp.now()
+        metric("homelab_heartbeat_age_seconds", "Seconds since each service's last heartbeat.", "gauge", ServiceHeartbeat.services.compactMap { name in
+            guard let at = ServiceHeartbeat.last(name, root: root) else { return nil }
+            return ("service=\"\(name)\"", String(format2: at.seconds(until: now)))
+        })
+        return Array((lines.joined(separator: "\n") + "\n").utf8)
+    }
+}
