@@ -25,11 +25,13 @@ let package = Package(
             name: "homelab",
             dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI", "Demo", "Collector"]
         ),
-        .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "CLinuxShim"]),
+        // What the test targets share: temporary folders, process checks, loopback clients.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "CLinuxShim", "TestSupport"]),
         .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch"]),
         .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HomelabCore", "FSWatch"]),
-        .testTarget(name: "ExecutorTests", dependencies: ["Executor", "HomelabCore", "FSWatch"]),
+        .testTarget(name: "ExecutorTests", dependencies: ["Executor", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "UITests", dependencies: ["UI", "FSWatch", "HomelabCore"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "HomelabCore"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "HomelabCore"]),

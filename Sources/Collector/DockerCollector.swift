@@ -73,8 +73,9 @@ public final class DockerCollector: Service {
         connect()
     }
 
-    /// Ends the stream and whatever command is in flight.
-    public func stop() {
+    /// Ends the stream and whatever command is in flight (CLI reads: nothing to clean up, so
+    /// no grace).
+    public func shutdown() {
         generation += 1
         reconnectTimer?.cancel()
         stream?.cancel()

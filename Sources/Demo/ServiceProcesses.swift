@@ -19,7 +19,6 @@ final class ServiceProcesses {
     private var children: [Child] = []
     private var stopping = false
     private var whenAllExited: (() -> Void)?
-    private var killTimer: LoopTimer?
     /// Hears of a service that ended while we were not stopping it.
     var unexpectedExit: (String, ChildProcess.Exit) -> Void = { _, _ in }
 
@@ -44,15 +43,8 @@ final class ServiceProcesses {
     func stop(grace: Duration = .seconds(5), then: @escaping () -> Void) {
         stopping = true
         whenAllExited = then
-        signalRunning(SIGTERM)
-        killTimer = reactor.timer(after: grace) { [unowned self] in signalRunning(SIGKILL) }
+        for child in children where child.exit == nil { child.command?.terminate(grace: grace) }
         finishIfAllExited()
-    }
-
-    private func signalRunning(_ signal: Int32) {
-        for child in children where child.exit == nil {
-            if let pid = child.command?.pid { ChildProcess.signalGroup(pid, signal) }
-        }
     }
 
     private func exited(_ child: Child, _ exit: ChildProcess.Exit) {
@@ -65,7 +57,6 @@ final class ServiceProcesses {
     private func finishIfAllExited() {
         guard stopping, children.allSatisfy({ $0.exit != nil }), let then = whenAllExited else { return }
         whenAllExited = nil
-        killTimer?.cancel()
         then()
     }
 }

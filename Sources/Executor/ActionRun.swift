@@ -18,8 +18,8 @@ final class ActionRun {
     private var tail = OutputTail()
     private var command: RunningCommand?
     private(set) var timedOut = false
-    private var killedAfterGrace = false
-    private var timers: [LoopTimer] = []
+    private var timeoutTimer: LoopTimer?
+    private let grace: Duration
     private var done = false
     private let finished: (ActionRun, Outcome) -> Void
 
@@ -39,6 +39,7 @@ final class ActionRun {
         self.resource = resource
         self.timeout = timeout
         self.log = log
+        self.grace = grace
         self.finished = finished
         do {
             // Output and exit arrive through the loop, never before this returns.
@@ -51,17 +52,16 @@ final class ActionRun {
             throw error
         }
         pid = command?.pid ?? 0
-        timers.append(reactor.timer(after: .seconds(timeout)) { [unowned self] in
+        timeoutTimer = reactor.timer(after: .seconds(timeout)) { [unowned self] in
             timedOut = true
-            ChildProcess.signalGroup(pid, SIGTERM)
-            timers.append(reactor.timer(after: grace) { [unowned self] in
-                killedAfterGrace = true
-                ChildProcess.signalGroup(pid, SIGKILL)
-            })
-        })
+            command?.terminate(grace: grace)
+        }
     }
 
-    /// Ends it now (the executor is stopping): the whole group is killed and reaped.
+    /// Asks it to end (the executor is stopping): SIGTERM, SIGKILL after the grace.
+    func interrupt() { command?.terminate(grace: grace) }
+
+    /// Ends it now: the whole group is killed and reaped.
     func abort() {
         command?.cancel()
         end(.signaled(SIGKILL))
@@ -70,11 +70,11 @@ final class ActionRun {
     private func end(_ exit: ChildProcess.Exit) {
         guard !done else { return }
         done = true
+        let killed = command?.killedAfterGrace ?? false
         command = nil
-        for timer in timers { timer.cancel() }
-        timers.removeAll()
+        timeoutTimer?.cancel()
         close(log)
-        finished(self, Outcome(exit: exit, timedOut: timedOut, killed: killedAfterGrace, duration: MonotonicTime.now() - began, outputTail: tail.text))
+        finished(self, Outcome(exit: exit, timedOut: timedOut, killed: killed, duration: MonotonicTime.now() - began, outputTail: tail.text))
     }
 }
 

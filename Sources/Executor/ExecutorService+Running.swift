@@ -101,6 +101,7 @@ extension ExecutorService {
         removeWork(run.id)
         logger.info("\(ok ? "succeeded" : "failed") \(run.id): exit \(result.exitCode.map(String.init) ?? "?") in \(String(format2: outcome.duration.milliseconds)) ms\(outcome.timedOut ? " (timed out)" : "")")
         dispatch()
+        stoppedIfIdle()
     }
 
     /// Writes the action's result and moves it to done/ or failed/, then emits the event.

@@ -36,6 +36,7 @@ public final class ExecutorService: Service {
     var runs: [String: (run: ActionRun, claim: ActionClaim)] = [:]
     var busyResources: Set<String> = []
     var stopping = false
+    private var whenIdle: (() -> Void)?
     var counters = ExecutorCounters()
 
     public init(configuration: Configuration, logger: Logger, settings: Settings = Settings()) {
@@ -66,11 +67,27 @@ public final class ExecutorService: Service {
         logger.info("watching \(root.actions(.approved)): up to \(settings.concurrency) actions at once, one per resource")
     }
 
-    /// Ends every running action (the executor is stopping) and records it as failed.
-    public func stop() {
+    /// Claims nothing more and asks every running action to end (SIGTERM, SIGKILL after the
+    /// grace); each is recorded as failed, interrupted, and `done` follows the last.
+    public func stop(_ done: @escaping () -> Void) {
         stopping = true
+        whenIdle = done
+        for (_, entry) in runs { entry.run.interrupt() }
+        stoppedIfIdle()
+    }
+
+    /// Whatever still runs once the loop has ended is killed now, and recorded.
+    public func shutdown() {
+        stopping = true
+        whenIdle = nil
         for (_, entry) in runs { entry.run.abort() }
         logger.info("stopped: \(counters.succeeded) succeeded, \(counters.failed) failed")
+    }
+
+    func stoppedIfIdle() {
+        guard stopping, runs.isEmpty, let done = whenIdle else { return }
+        whenIdle = nil
+        done()
     }
 
     public var running: Int { runs.count }

@@ -23,6 +23,9 @@ public final class RunningCommand {
     private var reported = false
     private let output: Output
     private let onExit: (ChildProcess.Exit) -> Void
+    private var killTimer: LoopTimer?
+    /// It outlasted the grace `terminate` gave it and was sent SIGKILL.
+    public private(set) var killedAfterGrace = false
     /// A longer line is dropped rather than held without bound.
     public static let maxLine = 4 << 20
 
@@ -55,9 +58,23 @@ public final class RunningCommand {
         }
     }
 
-    /// Ends it and whatever it started; its exit is not reported.
+    /// The one way a child is asked to end (swift-subprocess's teardown): SIGTERM to its
+    /// whole group now, SIGKILL to whatever is left of the group after `grace`. Its exit is
+    /// reported as usual, through the loop.
+    public func terminate(grace: Duration) {
+        guard !reported, killTimer == nil else { return }
+        ChildProcess.signalGroup(pid, SIGTERM)
+        killTimer = reactor.timer(after: grace) { [weak self] in
+            guard let self, !reported else { return }
+            killedAfterGrace = true
+            ChildProcess.signalGroup(pid, SIGKILL)
+        }
+    }
+
+    /// Ends it and whatever it started at once; its exit is not reported.
     public func cancel() {
         reported = true
+        killTimer?.cancel()
         ChildProcess.signalGroup(pid, SIGKILL)
         if let exitToken {
             _ = waitpid(pid, nil, 0)
@@ -116,6 +133,7 @@ public final class RunningCommand {
     private func finish() {
         guard let exit, outputToken == nil, !reported else { return }
         reported = true
+        killTimer?.cancel()
         onExit(exit)
     }
 }

@@ -77,7 +77,7 @@ public final class ObserverService: Service {
     }
 
     /// Called once the loop has ended: the batch in hand is complete by then.
-    public func stop() {
+    public func shutdown() {
         if inboxFolder >= 0 { close(inboxFolder) }
         inboxFolder = -1
         logger.info("stopped: \(status.counters.accepted) accepted, \(status.counters.rejected) rejected in \(status.counters.batches) batches")

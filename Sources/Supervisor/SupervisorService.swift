@@ -77,7 +77,7 @@ public final class SupervisorService: Service {
     /// SIGHUP: the inventory, read again.
     public func reload() { reloadInventory() }
 
-    public func stop() {
+    public func shutdown() {
         logger.info("stopped: \(proposed) proposed, \(superseded) superseded, \(fullEvaluations) full evaluations")
     }
 

@@ -36,7 +36,7 @@ public final class UIService: Service {
         heartbeatSeconds = configuration.heartbeatSeconds
     }
 
-    public func stop() {
+    public func shutdown() {
         server?.close()
         logger.info("stopped")
     }

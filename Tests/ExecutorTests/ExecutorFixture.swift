@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import TestSupport
 import FSWatch
 import HomelabCore
 @testable import Executor
@@ -26,7 +27,7 @@ final class ExecutorFixture {
     }
 
     deinit {
-        executor?.stop()
+        executor?.shutdown()
         reactor.shutdown()
         try? FileManager.default.removeItem(atPath: base)
     }
@@ -83,16 +84,4 @@ final class ExecutorFixture {
     }
 
     func turn(for duration: Duration) throws { try reactor.run(for: duration) }
-}
-
-/// Whether any process is left in process group `group` (zombies aside).
-func groupAlive(_ group: pid_t) -> Bool {
-    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-        guard Int32(entry) != nil, let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8) else { continue }
-        // pid (comm) state ppid pgrp ...: split after the last ')'.
-        guard let close = stat.lastIndex(of: ")") else { continue }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        if fields.count > 2, fields[0] != "Z", Int32(fields[2]) == group { return true }
-    }
-    return false
 }

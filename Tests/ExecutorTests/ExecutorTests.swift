@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Testing
+import TestSupport
 import FSWatch
 import HomelabCore
 @testable import Executor
@@ -51,6 +52,27 @@ import HomelabCore
         #expect((result["error"] as? String)?.hasPrefix("timed out after 1 s: sent SIGTERM, then SIGKILL") == true)
         #expect(result["signal"] as? String == "SIGKILL")
         #expect(!groupAlive(pid_t(pid)), "processes of the action's group are still running")
+    }
+
+    @Test func stoppingAsksRunningActionsToEndAndRecordsThemInterrupted() throws {
+        let fixture = try ExecutorFixture()
+        let marker = fixture.base + "/terminated"
+        fixture.catalog("wait", #"{"argv":["sh","-c","trap 'touch \#(marker); exit 5' TERM; while :; do sleep 0.05; done"],"params":{},"timeoutSeconds":60}"#)
+        try fixture.start()
+        fixture.approve("w1", action: "wait", args: [:])
+        #expect(try fixture.turn(until: { fixture.executor.running == 1 }))
+        try fixture.turn(for: .milliseconds(100))  // the trap is set
+        var stopped = false
+        fixture.executor.stop { stopped = true }
+        #expect(try fixture.turn(until: { stopped }, timeout: .seconds(10)))
+        #expect(FileManager.default.fileExists(atPath: marker), "the action was killed without a SIGTERM first")
+        #expect(fixture.ids(.failed) == ["w1"] && fixture.ids(.running).isEmpty)
+        let result = fixture.result(.failed, "w1")
+        #expect(result["exitCode"] as? Int == 5)
+        #expect((result["error"] as? String)?.hasPrefix("interrupted: the executor was stopped") == true)
+        fixture.approve("w2", action: "wait", args: [:])
+        try fixture.turn(for: .milliseconds(200))
+        #expect(fixture.ids(.approved) == ["w2"], "a stopping executor claimed a new action")
     }
 
     @Test func tenMebibytesOfOutputStreamWithoutBlockingTheLoop() throws {

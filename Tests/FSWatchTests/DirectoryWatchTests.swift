@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import CLinuxShim
 import Testing
+import TestSupport
 @testable import FSWatch
 
 // One serialized suite for everything that touches inotify, signals or the fd table, so the

@@ -4,6 +4,7 @@ import Glibc
 import CLinuxShim
 import Foundation
 import Testing
+import TestSupport
 @testable import FSWatch
 
 @Suite(.serialized) struct ReactorTests {

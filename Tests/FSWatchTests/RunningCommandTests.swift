@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Testing
+import TestSupport
 @testable import FSWatch
 
 @Suite(.serialized) struct RunningCommandTests {
@@ -35,6 +36,38 @@ import Testing
         #expect(!reported)
         #expect(kill(pid, 0) == -1 && errno == ESRCH)
         #expect(reactor.descriptorCount == idle)  // the pipe and the pidfd are closed
+    }
+
+    @Test func terminateAsksWithSigtermFirst() throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        var lines: [String] = []
+        var exit: ChildProcess.Exit?
+        let command = try RunningCommand(["/bin/sh", "-c", "trap 'echo term; exit 4' TERM; echo ready; while :; do sleep 0.05; done"],
+                                         environment: ["PATH": "/usr/bin:/bin"], reactor: reactor,
+                                         onLine: { lines.append(String(decoding: $0, as: UTF8.self)) }, onExit: { exit = $0 })
+        #expect(try reactor.run(until: { lines == ["ready"] }, timeout: .seconds(5)))
+        command.terminate(grace: .seconds(30))
+        #expect(try reactor.run(until: { exit != nil }, timeout: .seconds(10)))
+        #expect(exit == .exited(4) && lines == ["ready", "term"], "\(String(describing: exit)) \(lines)")
+        #expect(!command.killedAfterGrace)
+    }
+
+    @Test func terminateKillsTheWholeGroupAfterTheGrace() throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        var exit: ChildProcess.Exit?
+        var ready = false
+        // Ignores SIGTERM, and leaves a grandchild that would hold the pipe open.
+        let command = try RunningCommand(["/bin/sh", "-c", "trap '' TERM; sleep 60 & echo ready; wait"],
+                                         environment: ["PATH": "/usr/bin:/bin"], reactor: reactor,
+                                         onLine: { _ in ready = true }, onExit: { exit = $0 })
+        let group = command.pid
+        #expect(try reactor.run(until: { ready }, timeout: .seconds(5)))
+        command.terminate(grace: .milliseconds(200))
+        #expect(try reactor.run(until: { exit != nil }, timeout: .seconds(10)))
+        #expect(exit == .signaled(SIGKILL) && command.killedAfterGrace)
+        #expect(!groupAlive(group), "a process of the group outlived it")
     }
 
     @Test func aMissingProgramIsAnErrorNamingIt() throws {

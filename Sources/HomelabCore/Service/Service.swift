@@ -1,8 +1,9 @@
 import FSWatch
 
 /// A daemon as the service skeleton (`ServiceRunner`) runs it: started on the loop, asked
-/// what to say in its status file every heartbeat, told of SIGHUP, and stopped first when
-/// the loop ends — while the loop still stands, so it can end its children through it.
+/// what to say in its status file every heartbeat, told of SIGHUP, and stopped in two
+/// steps — asked while the loop still runs (so its children can end through it), then told
+/// once the loop has ended.
 public protocol Service: AnyObject {
     /// Registers what the service waits on (watches, timers, children). The loop runs once
     /// this returns; nothing may block here beyond start-up recovery.
@@ -11,8 +12,13 @@ public protocol Service: AnyObject {
     var statusDetails: JSONObject { get }
     /// SIGHUP.
     func reload()
-    /// The first step of the teardown: end what the service started, say what it did.
-    func stop()
+    /// SIGTERM or SIGINT: end what the service started, through the loop, and call `done`
+    /// once that has happened (at once when there is nothing to wait for). The skeleton
+    /// waits `ServiceRunner.Settings.stopTimeout` at most.
+    func stop(_ done: @escaping () -> Void)
+    /// The loop has ended (stopped, timed out or failed): end at once whatever is left, and
+    /// say what the service did.
+    func shutdown()
     /// Whether a second instance on the same root must be refused (the observer: one writer
     /// of the log; the supervisor: one proposer). Executors may run side by side: their
     /// claims make each action run once.
@@ -25,7 +31,8 @@ public protocol Service: AnyObject {
 extension Service {
     public var statusDetails: JSONObject { [:] }
     public func reload() {}
+    public func stop(_ done: @escaping () -> Void) { done() }
+    public func shutdown() {}
     public var runsAlone: Bool { false }
-    public func stop() {}
     public var failure: Error? { nil }
 }

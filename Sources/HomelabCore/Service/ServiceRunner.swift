@@ -8,10 +8,12 @@ import FSWatch
 ///
 /// Start, in order: the lock (one instance per root, for a service that `runsAlone`), one reactor, the signals (SIGTERM and
 /// SIGINT stop the loop, SIGHUP is the service's `reload`), the service's own start, the
-/// first status. Then the loop, with the status rewritten every heartbeat. Stop, in reverse:
-/// the service's `stop` while the loop still stands, the last status (with `stoppedAt`, so
-/// readers see it down at once instead of three heartbeats later), every descriptor closed,
-/// the lock released.
+/// first status. Then the loop, with the status rewritten every heartbeat. Stop, in reverse
+/// and bounded (swift-service-lifecycle's graceful shutdown): SIGTERM asks the service to
+/// `stop` while the loop still runs, and the loop ends when it is done or after
+/// `stopTimeout` (a second signal ends it at once); then the service's `shutdown`, the last
+/// status (with `stoppedAt`, so readers see it down at once instead of three heartbeats
+/// later), every descriptor closed, the lock released.
 public enum ServiceRunner {
     public struct Settings: Sendable {
         public var name: String
@@ -19,11 +21,13 @@ public enum ServiceRunner {
         /// (a collector delivering into a plain folder).
         public var root: RuntimeRoot?
         public var heartbeat: Duration
+        public var stopTimeout: Duration
 
-        public init(name: String, root: RuntimeRoot?, heartbeat: Duration) {
+        public init(name: String, root: RuntimeRoot?, heartbeat: Duration, stopTimeout: Duration = .seconds(10)) {
             self.name = name
             self.root = root
             self.heartbeat = heartbeat
+            self.stopTimeout = stopTimeout
         }
     }
 
@@ -35,7 +39,20 @@ public enum ServiceRunner {
         defer { lock?.release() }
         let reactor = try Reactor()
         defer { reactor.shutdown() }
-        try reactor.stopOnTermination { signal in logger.info("\(Signals.name(signal)) received: stopping") }
+        var stopping = false
+        try reactor.onSignals(Signals.termination) { signal in
+            guard !stopping else {
+                logger.info("\(Signals.name(signal)) received again: stopping now")
+                return reactor.stop()
+            }
+            stopping = true
+            logger.info("\(Signals.name(signal)) received: stopping")
+            reactor.timer(after: settings.stopTimeout) {
+                logger.warning("still stopping after \(settings.stopTimeout): stopping anyway")
+                reactor.stop()
+            }
+            service.stop { reactor.stop() }
+        }
         try reactor.onSignals([SIGHUP]) { _ in
             logger.info("SIGHUP received")
             service.reload()
@@ -45,7 +62,7 @@ public enum ServiceRunner {
         status.write(service.statusDetails)
         reactor.timer(after: settings.heartbeat, repeating: settings.heartbeat) { status.write(service.statusDetails) }
         try reactor.run()
-        service.stop()
+        service.shutdown()
         status.write(service.statusDetails, stopped: true)
         if let failure = service.failure { throw failure }
     }
