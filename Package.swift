@@ -18,7 +18,16 @@ let package = Package(
         .target(name: "Observer", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Supervisor", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Executor", dependencies: ["HomelabCore", "FSWatch"]),
-        .target(name: "UI", dependencies: ["HomelabCore", "FSWatch"]),
+        // The dashboard's files are compiled into the binary: no Bundle, nothing to find at run time.
+        .target(
+            name: "UI",
+            dependencies: ["HomelabCore", "FSWatch"],
+            resources: [
+                .embedInCode("Resources/dashboard.html"),
+                .embedInCode("Resources/dashboard.css"),
+                .embedInCode("Resources/dashboard.js"),
+            ]
+        ),
         .target(name: "Demo", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Collector", dependencies: ["HomelabCore", "FSWatch"]),
         .executableTarget(

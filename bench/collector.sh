@@ -4,14 +4,13 @@
 # collector, observer and supervisor (the path an operator's stopped container takes).
 #
 # usage: bench/collector.sh [CYCLES=50] [WORK=/var/tmp/homelab-bench]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 CYCLES=${1:-50}; WORK=${2:-/var/tmp/homelab-bench}
-scripts/install-deps.sh docker
+. "$(dirname "$0")/lib.sh"
+need python3 "apt-get install python3 (it drives the stop/start cycles)"
+with_deps docker docker debootstrap
 scripts/docker/engine.sh
 read -r RUNTIME_IMAGE _ < <(scripts/docker/base-images.sh | tail -1)
-swift build -c release --static-swift-stdlib --product homelab >/dev/null  # as in the image
-HOMELAB=$(swift build -c release --static-swift-stdlib --show-bin-path)/homelab
+build_homelab
 RUN=$WORK/collector-$(date +%Y%m%d-%H%M%S)
 CONTAINER=hl-bench-target
 echo "== collector bench: $CYCLES cycles ($(nproc) cores, $(uname -r), engine $(docker version -f '{{.Server.Version}}')); figures in $RUN"

@@ -4,13 +4,11 @@
 # with the default concurrency (2).
 #
 # usage: bench/executor.sh [N=1000] [LAT_N=1000] [WORK=/var/tmp/homelab-bench]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 N=${1:-1000}; LAT_N=${2:-1000}; WORK=${3:-/var/tmp/homelab-bench}
-swift build -c release --static-swift-stdlib --product homelab >/dev/null  # as in the image
-HOMELAB=$(swift build -c release --static-swift-stdlib --show-bin-path)/homelab
-mkdir -p "$WORK/bin"
-cc -O2 -Wall -o "$WORK/bin/approve_probe" bench/approve_probe.c
+. "$(dirname "$0")/lib.sh"
+with_deps bench cc
+build_homelab
+probe approve_probe
 RUN=$WORK/executor-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RUN/repo/inventory/actions" "$RUN/markers"
 cat >"$RUN/repo/inventory/actions/touch.json" <<JSON
@@ -29,5 +27,5 @@ rss=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
 kill -TERM "$pid"; wait "$pid" || true
 echo
 echo "== summary"
-echo "approved → child started: p50 $(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$lat") us, p99 $(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' <<<"$lat") us"
-echo "$N × /bin/true: $(sed -n 's/.*actions_per_s=\([0-9]*\).*/\1/p' <<<"$thr") actions/s ($(sed -n 's/.*total_s=\([0-9.]*\).*/\1/p' <<<"$thr") s); RSS $((rss / 1024)) MB"
+echo "approved → child started: p50 $(field p50_us "$lat") us, p99 $(field p99_us "$lat") us"
+echo "$N × /bin/true: $(field actions_per_s "$thr") actions/s ($(field total_s "$thr") s); RSS $((rss / 1024)) MB"

@@ -6,18 +6,14 @@
 # usage: bench/fswatch.sh [N=10000] [ROUNDS=3] [WORKDIR=/var/tmp/homelab-bench]
 # Each run uses fresh folders and deletes nothing before measuring (on this VM's ext4,
 # creating files right after a mass delete is pathologically slow).
-set -euo pipefail
-cd "$(dirname "$0")/.."
 N=${1:-10000}
 ROUNDS=${2:-3}
 WORK=${3:-/var/tmp/homelab-bench}
-scripts/install-deps.sh bench >/dev/null
-swift build -c release --static-swift-stdlib --product homelab >/dev/null  # as in the image
-BIN=$(swift build -c release --static-swift-stdlib --show-bin-path)/homelab
-mkdir -p "$WORK/bin"
-cc -O2 -Wall -o "$WORK/bin/latency_probe" bench/latency_probe.c
+. "$(dirname "$0")/lib.sh"
+with_deps bench cc inotifywait strace
+build_homelab
+probe latency_probe
 run=$WORK/run-$(date +%s)-$$
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 measure() { # NAME COMMAND...
   local name=$1; shift
@@ -31,7 +27,7 @@ echo "== rename → callback latency, $N files per round, $ROUNDS rounds alterna
 # This VM's timings drift from minute to minute: alternate the two and take the medians.
 : >"$run.rounds"
 for r in $(seq 1 "$ROUNDS"); do
-  self=$(measure "homelab-$r" "$BIN" watch "$run/homelab-$r/dir")
+  self=$(measure "homelab-$r" "$HOMELAB" watch "$run/homelab-$r/dir")
   peer=$(measure "inotifywait-$r" inotifywait -m -q -e moved_to,close_write --format '%w%f' "$run/inotifywait-$r/dir")
   printf 'round %s  %-12s %s\n' "$r" homelab "$self" "$r" inotifywait "$peer" | tee -a "$run.rounds"
 done
@@ -43,7 +39,7 @@ done
 
 echo "== idle loop: system calls over 10 s (strace -c -f -p), no timers"
 mkdir -p "$run/idle"
-"$BIN" watch "$run/idle" >/dev/null 2>&1 &
+"$HOMELAB" watch "$run/idle" >/dev/null 2>&1 &
 pid=$!
 sleep 0.5
 timeout -s INT 10 strace -c -f -p "$pid" -o "$run/idle.strace" 2>"$run/idle.attach" || true

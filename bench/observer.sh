@@ -13,17 +13,15 @@
 # env: SHELL_N=20000 RESOURCES=1000
 # Runs on the real disk (ext4 here) in fresh folders and deletes nothing before measuring:
 # creating files right after a mass delete is pathologically slow on this VM's ext4.
-set -euo pipefail
-cd "$(dirname "$0")/.."
 N=${1:-100000}; LAT_N=${2:-2000}; REPLAY_N=${3:-1000000}; WORK=${4:-/var/tmp/homelab-bench}
 SHELL_N=${SHELL_N:-20000}; RESOURCES=${RESOURCES:-1000}
-PEERS=${PEERS:-$(cd .. && pwd)/shared/peers}
-scripts/install-deps.sh bench >/dev/null
-swift build -c release --static-swift-stdlib --product homelab >/dev/null  # as in the image
-HOMELAB=$(swift build -c release --static-swift-stdlib --show-bin-path)/homelab
-mkdir -p "$WORK/bin"
-cc -O2 -Wall -o "$WORK/bin/inbox_probe" bench/inbox_probe.c
-cc -O2 -Wall -o "$WORK/bin/c_mover" "$PEERS/c_mover.c"
+. "$(dirname "$0")/lib.sh"
+find_peers
+with_deps bench cc inotifywait  # inotifywait: the shell peer
+need python3 "apt-get install python3 (it writes the replay's event log)"
+build_homelab
+probe inbox_probe
+probe c_mover "$PEERS/c_mover.c"
 PROBE=$WORK/bin/inbox_probe
 RUN=$WORK/observer-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RUN"
@@ -43,8 +41,6 @@ start_peer() { # c|shell INBOX EVENTS → pid in $peer
   sleep 0.3  # inotifywait sets its watch after starting; the probe's files must not precede it
 }
 stop() { kill -TERM -- "$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-field() { sed -n "s/.*[ ^]$1=\([0-9.]*\).*/\1/p" <<<" $2"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 echo "-- throughput, live burst"
 d=$RUN/live-homelab; mkdir -p "$d/stage" "$d/root/inbox"

@@ -5,13 +5,12 @@
 #   - full evaluation time (start-up, and a reload by SIGHUP) and RSS with N desired resources
 #
 # usage: bench/supervisor.sh [N=10000] [LAT_N=2000] [WORK=/var/tmp/homelab-bench]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 N=${1:-10000}; LAT_N=${2:-2000}; WORK=${3:-/var/tmp/homelab-bench}
-swift build -c release --static-swift-stdlib --product homelab >/dev/null  # as in the image
-HOMELAB=$(swift build -c release --static-swift-stdlib --show-bin-path)/homelab
-mkdir -p "$WORK/bin"
-cc -O2 -Wall -o "$WORK/bin/world_probe" bench/world_probe.c
+. "$(dirname "$0")/lib.sh"
+with_deps bench cc
+need python3 "apt-get install python3 (it writes the inventory and the world)"
+build_homelab
+probe world_probe
 RUN=$WORK/supervisor-$(date +%Y%m%d-%H%M%S)
 echo "== supervisor bench: N=$N, LAT_N=$LAT_N ($(nproc) cores, $(uname -r)); figures in $RUN"
 
@@ -41,5 +40,5 @@ kill -TERM "$sup"; wait "$sup" || true
 grep -E "supervising|inventory reloaded" "$RUN/full.log" | sed 's/^/  /'
 echo
 echo "== summary"
-echo "world change → proposal: p50 $(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$lat") us, p99 $(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' <<<"$lat") us"
+echo "world change → proposal: p50 $(field p50_us "$lat") us, p99 $(field p99_us "$lat") us"
 echo "full evaluation of $N resources: start-up $(sed -n 's/.*first evaluation took \([0-9.]*\) ms.*/\1/p' "$RUN/full.log") ms (load + evaluate), reload $(sed -n 's/.*reloaded.*evaluated in \([0-9.]*\) ms.*/\1/p' "$RUN/full.log") ms; RSS $((rss / 1024)) MB (peak $((peak / 1024)) MB)"

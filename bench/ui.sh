@@ -7,17 +7,14 @@
 #     client has it; the UI's RSS with them connected
 #
 # usage: bench/ui.sh [DURATION_S=5] [CLIENTS=1000] [ROUNDS=20] [WORK=/var/tmp/homelab-bench]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 DUR=${1:-5}; CLIENTS=${2:-1000}; ROUNDS=${3:-20}; WORK=${4:-/var/tmp/homelab-bench}
-scripts/install-deps.sh bench >/dev/null
-command -v wrk >/dev/null && command -v nginx >/dev/null || {
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk nginx-light >/dev/null 2>&1
-}
-swift build -c release --static-swift-stdlib --product homelab >/dev/null  # as in the image
-HOMELAB=$(swift build -c release --static-swift-stdlib --show-bin-path)/homelab
-mkdir -p "$WORK/bin"
-cc -O2 -Wall -o "$WORK/bin/sse_probe" bench/sse_probe.c
+. "$(dirname "$0")/lib.sh"
+with_deps bench cc
+need curl "apt-get install curl"
+need wrk "apt-get install wrk (the load generator)"
+need nginx "apt-get install nginx-light (the peer: nginx with one worker)"
+build_homelab
+probe sse_probe
 RUN=$WORK/ui-$(date +%Y%m%d-%H%M%S)
 ROOT=$RUN/root
 mkdir -p "$RUN/www" "$RUN/nginx/tmp"
@@ -75,8 +72,6 @@ rss=$(awk '/VmRSS/ { print $2 }' "/proc/$ui/status")
 echo "homelab  $sse; RSS with the clients $((rss / 1024)) MB"
 kill -TERM "$ui"; wait "$ui" || true
 
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo
 echo "== summary (same run)"
 for load in c64 close; do

@@ -85,13 +85,15 @@ public final class UIService: Service {
             guard list == request.method || list.hasPrefix(request.method + ",") || list.hasSuffix(" " + request.method)
                     || list.contains(" " + request.method + ",")
             else { return HTTPResponse(status: 405, headers: [("Allow", list)]) }
-            if isRead && settings.protectReads && request.path != "/healthz" && request.path != "/" && !authorized(request) {
+            if isRead && settings.protectReads && request.path != "/healthz" && !Dashboard.paths.contains(request.path) && !authorized(request) {
                 return .text(401, "this UI needs the operator token (HOMELAB_UI_AUTH=all)")
             }
             return answer()
         }
         switch request.path {
-        case "/": return only("GET, HEAD") { HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], body: Dashboard.page) }
+        case "/": return only("GET, HEAD") { Dashboard.page }
+        case "/dashboard.css": return only("GET, HEAD") { Dashboard.style }
+        case "/dashboard.js": return only("GET, HEAD") { Dashboard.script }
         case "/healthz": return only("GET, HEAD") { .text(200, "ok") }
         case "/summary": return only("GET, HEAD") { .json(summary()) }
         case "/metrics": return only("GET, HEAD") { HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: metrics()) }
