@@ -10,9 +10,8 @@
 DUR=${1:-5}; CLIENTS=${2:-1000}; ROUNDS=${3:-20}; WORK=${4:-/var/tmp/homelab-bench}
 . "$(dirname "$0")/lib.sh"
 with_deps bench cc
-need curl "apt-get install curl"
-need wrk "apt-get install wrk (the load generator)"
-need nginx "apt-get install nginx-light (the peer: nginx with one worker)"
+# wrk is the load generator, nginx (one worker) the peer.
+with_deps load curl wrk nginx
 build_homelab
 probe sse_probe
 RUN=$WORK/ui-$(date +%Y%m%d-%H%M%S)

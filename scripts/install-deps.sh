@@ -2,7 +2,7 @@
 # Installs what the tests and benchmarks need from Debian, idempotently: a package already
 # present is left alone, and apt is only consulted when something is missing.
 #
-# usage: scripts/install-deps.sh [test|browser|docker|bench]...   (default: test)
+# usage: scripts/install-deps.sh [test|browser|docker|bench|load]...   (default: test)
 set -euo pipefail
 want=()
 for purpose in "${@:-test}"; do
@@ -11,7 +11,8 @@ for purpose in "${@:-test}"; do
     browser) want+=(chromium chromium-driver) ;;
     docker) want+=(docker.io docker-compose debootstrap) ;;
     bench) want+=(inotify-tools strace gcc) ;;
-    *) echo "install-deps: unknown purpose '$purpose' (test, browser, docker, bench)" >&2; exit 2 ;;
+    load) want+=(wrk nginx-light curl) ;;
+    *) echo "install-deps: unknown purpose '$purpose' (test, browser, docker, bench, load)" >&2; exit 2 ;;
   esac
 done
 missing=()
