@@ -60,13 +60,10 @@ extension ExecutorService {
     func resolve(_ file: ActionFile) -> Result<(CatalogEntry, [String]), Refusal> {
         if let problem = file.problems.first { return .failure(Refusal(problem)) }
         guard let name = file.action else { return .failure(Refusal("no \"action\" named")) }
-        guard CatalogEntry.isValidName(name), let bytes = FileContents.read(inventoryFolder + "/actions/" + name + ".json", limit: 1 << 20) else {
-            return .failure(Refusal("unknown action \"\(name)\": not in the catalog"))
-        }
         let entry: CatalogEntry
-        switch CatalogEntry.parse(name: name, bytes) {
-        case .success(let parsed): entry = parsed
-        case .failure(let reason): return .failure(Refusal("the catalog entry \(name) is invalid: \(reason)"))
+        switch CatalogEntry.load(name: name, inventory: inventoryFolder) {
+        case .success(let loaded): entry = loaded
+        case .failure(let reason): return .failure(Refusal(reason.description))
         }
         switch ActionResolver.resolve(entry, args: file.args) {
         case .success(let argv): return .success((entry, argv))

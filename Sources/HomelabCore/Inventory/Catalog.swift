@@ -45,6 +45,15 @@ public struct CatalogEntry: Sendable, Equatable {
                                      timeoutSeconds: timeout, autoApprove: object["autoApprove"]?.bool ?? false))
     }
 
+    /// The entry `name` as the inventory holds it now (`INVENTORY/actions/NAME.json`): what the
+    /// executor reads at the moment it runs an action, whatever was loaded before.
+    public static func load(name: String, inventory: String) -> Result<CatalogEntry, InventoryProblem.Reason> {
+        guard isValidName(name), let bytes = FileContents.read(inventory + "/actions/" + name + ".json", limit: 1 << 20) else {
+            return .failure("unknown action \"\(name)\": not in the catalog")
+        }
+        return parse(name: name, bytes).mapError { "the catalog entry \(name) is invalid: \($0)" }
+    }
+
     /// Catalog names are `[a-z0-9][a-z0-9-]*`: they name a file, so nothing else may pass.
     public static func isValidName(_ name: String) -> Bool {
         guard let first = name.utf8.first, (first >= 97 && first <= 122) || (first >= 48 && first <= 57) else { return false }
