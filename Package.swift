@@ -37,8 +37,8 @@ let package = Package(
         // What the test targets share: temporary folders, process checks, loopback clients.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "CLinuxShim", "TestSupport"]),
-        .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch"]),
-        .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch"]),
+        .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch", "TestSupport"]),
+        .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HomelabCore", "FSWatch"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "UITests", dependencies: ["UI", "FSWatch", "HomelabCore"]),

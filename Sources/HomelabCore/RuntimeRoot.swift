@@ -23,15 +23,35 @@ public struct RuntimeRoot: Sendable {
     public var events: String { path + "/events" }
     public var world: String { path + "/world" }
     public var worldIndex: String { world + "/index.json" }
-    /// `world/KIND/NAME.json` (NAME's `/` become folders).
-    public func worldFile(_ subject: Subject) -> String { world + "/" + subject.kind + "/" + subject.name + ".json" }
-    /// The resource a path under `world/` is the file of; nil for the index, actions' audit
-    /// files are included (kind `action`).
+    /// `world/KIND/NAME.json` (NAME's `/` become folders). A folder whose name would end in
+    /// `.json` gets a `~` appended (a character no subject may hold), so a resource file and a
+    /// folder never share a name — `container/x` and `container/x.json/y`, or the kind
+    /// `index.json` and the index — whatever subjects arrive.
+    public func worldFile(_ subject: Subject) -> String {
+        guard subject.kind.hasSuffix(".json") || subject.name.contains(".json/") else {
+            return world + "/" + subject.kind + "/" + subject.name + ".json"  // the usual case
+        }
+        var segments = [subject.kind] + subject.name.split(separator: "/").map(String.init)
+        let file = segments.removeLast() + ".json"
+        return world + "/" + segments.map { $0.hasSuffix(".json") ? $0 + "~" : $0 }.joined(separator: "/") + "/" + file
+    }
+
+    /// The resource whose file `path` is (`worldFile` read backwards); nil for the index,
+    /// temporaries and anything else. Actions' audit files are included (kind `action`).
     public func worldSubject(_ path: String) -> Subject? {
         guard path.hasPrefix(world + "/"), path.hasSuffix(".json"), path != worldIndex else { return nil }
-        let relative = path.dropFirst(world.count + 1).dropLast(5)
-        return try? Subject.parse(String(relative)).get()
+        var segments = path.dropFirst(world.count + 1).dropLast(5).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard segments.count >= 2 else { return nil }
+        for index in segments.indices.dropLast() {
+            if segments[index].hasSuffix(".json~") {
+                segments[index].removeLast()
+            } else if segments[index].hasSuffix(".json") || segments[index].hasSuffix("~") {
+                return nil  // not a name worldFile makes
+            }
+        }
+        return try? Subject.parse(segments.joined(separator: "/")).get()
     }
+
     public var state: String { path + "/state" }
     public var observerCheckpoint: String { state + "/observer_checkpoint.json" }
     public var driftReport: String { state + "/drift.json" }

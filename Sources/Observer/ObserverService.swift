@@ -41,6 +41,10 @@ public final class ObserverService: Service {
     private var queued: Set<String> = []
     private var batchScheduled = false
     private var status = ObserverStatus()
+    /// Resources whose file could not be written: retried with every batch, and until they
+    /// are written the checkpoint stays where it was, so a restart folds them again.
+    private var unwritten: Set<Subject> = []
+    private var indexFailing = false
     public private(set) var failure: Error?
     /// The log has one writer.
     public var runsAlone: Bool { true }
@@ -96,7 +100,7 @@ public final class ObserverService: Service {
             } else if let index = WorldIndex.read(root.worldIndex), store.load(into: world) != nil {
                 world.restoreIndex(seq: index.seq, generatedAt: index.generatedAt)
                 let replayed = try replay(after: checkpoint.seq, label: "catching up")
-                if replayed > 0 { try saveWorld() }
+                if replayed > 0 { try saveWorld(world.takeDirty()) }
                 return
             } else {
                 reason = "world/ is not readable as written"
@@ -106,8 +110,7 @@ public final class ObserverService: Service {
         logger.info("rebuilding world/ from the log (\(reason))")
         let started = MonotonicTime.now()
         let replayed = try replay(after: 0, label: "rebuild")
-        try store.replaceAll(with: world)
-        try writeCheckpoint()
+        if noteFailures(store.replaceAll(with: world)) { try writeCheckpoint() }
         let seconds = (MonotonicTime.now() - started).milliseconds / 1000
         logger.info("rebuilt world/ from \(replayed) events in \(String(format2: seconds)) s: \(world.resourceCount) resources")
     }
@@ -126,9 +129,22 @@ public final class ObserverService: Service {
         return done
     }
 
-    private func saveWorld() throws(SystemError) {
-        try store.write(world, subjects: world.takeDirty())
-        try writeCheckpoint()
+    /// Writes the world files of `subjects` (and those that failed before), then the
+    /// checkpoint if the world on disk is now whole.
+    private func saveWorld(_ subjects: Set<Subject>) throws(SystemError) {
+        if noteFailures(store.write(world, subjects: subjects.union(unwritten))) { try writeCheckpoint() }
+    }
+
+    /// Remembers what could not be written; true when everything was.
+    private func noteFailures(_ failures: WorldStore.Failures) -> Bool {
+        for (subject, error) in failures.resources where !unwritten.contains(subject) {
+            logger.error("could not write the world file of \(subject): \(error); the log goes on, and the file is retried with each batch")
+        }
+        if let error = failures.index, !indexFailing { logger.error("could not write \(root.worldIndex): \(error)") }
+        indexFailing = failures.index != nil
+        status.counters.worldWriteFailures += failures.resources.count + (failures.index == nil ? 0 : 1)
+        unwritten = Set(failures.resources.keys)
+        return failures.isEmpty
     }
 
     private func writeCheckpoint() throws(SystemError) {
@@ -241,7 +257,11 @@ public final class ObserverService: Service {
         //    ahead of the fdatasync only a power cut could tell, and after a reboot the world
         //    is rebuilt from the log while the batch's files are still in the inbox.
         for event in logged { world.apply(event) }
-        if !logged.isEmpty { try store.write(world, subjects: world.takeDirty()) }
+        let retrying = !unwritten.isEmpty || indexFailing
+        var worldWhole = true
+        if !logged.isEmpty || retrying {
+            worldWhole = noteFailures(store.write(world, subjects: world.takeDirty().union(unwritten)))
+        }
 
         // 4. The group commit (one fdatasync), then the inbox (one folder fsync), then the
         //    checkpoint, which promises that no file of this batch is left to take.
@@ -256,7 +276,7 @@ public final class ObserverService: Service {
             try systemCall("fsync", root.inbox) { fsync(inboxFolder) }
         }
         if !refused.isEmpty { try AtomicFile.syncFolder(root.rejected) }
-        if !logged.isEmpty { try writeCheckpoint() }
+        if (!logged.isEmpty || retrying) && worldWhole { try writeCheckpoint() }
 
 
         let elapsed = MonotonicTime.now() - started

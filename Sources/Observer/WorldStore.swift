@@ -14,22 +14,42 @@ struct WorldStore {
 
     init(root: RuntimeRoot) { self.root = root }
 
+    /// What could not be written: retried by the caller, never a reason to stop the log.
+    struct Failures {
+        var resources: [Subject: SystemError] = [:]
+        var index: SystemError?
+        var isEmpty: Bool { resources.isEmpty && index == nil }
+    }
+
     /// Writes (or deletes) the files of `subjects` as the world now has them, then the index.
-    mutating func write(_ world: World, subjects: Set<Subject>) throws(SystemError) {
+    /// One resource that cannot be written (a full disk, a file in the way) does not keep the
+    /// others from being written.
+    mutating func write(_ world: World, subjects: Set<Subject>) -> Failures {
+        var failures = Failures()
         for subject in subjects {
             let file = root.worldFile(subject)
-            if let resource = world.resource(subject) {
-                try makeParents(of: file)
-                try AtomicFile.rewrite(resource.fileBytes(subject), to: file)
-            } else {
-                try AtomicFile.remove(file)
+            do throws(SystemError) {
+                if let resource = world.resource(subject) {
+                    try makeParents(of: file)
+                    try AtomicFile.rewrite(resource.fileBytes(subject), to: file)
+                } else {
+                    try AtomicFile.remove(file)
+                }
+            } catch {
+                failures.resources[subject] = error
+                folders = folders.filter { !file.hasPrefix($0 + "/") }  // made again on the retry
             }
         }
-        try AtomicFile.rewrite(world.index.bytes, to: root.worldIndex)
+        do throws(SystemError) {
+            try AtomicFile.rewrite(world.index.bytes, to: root.worldIndex)
+        } catch {
+            failures.index = error
+        }
+        return failures
     }
 
     /// Makes `world/` exactly `world`: every resource written, every other file removed.
-    mutating func replaceAll(with world: World) throws(SystemError) {
+    mutating func replaceAll(with world: World) -> Failures {
         var keep: Set<String> = [root.worldIndex]
         var subjects: Set<Subject> = []
         for (kind, resources) in world.kinds {
@@ -39,8 +59,9 @@ struct WorldStore {
                 keep.insert(root.worldFile(subject))
             }
         }
-        try write(world, subjects: subjects)
+        let failures = write(world, subjects: subjects)
         removeFiles(under: root.world, except: keep)
+        return failures
     }
 
     /// Reads every resource file into `world`; hidden temporaries left by a crash are removed.
@@ -71,7 +92,7 @@ struct WorldStore {
         for segment in parent.dropFirst(root.world.count + 1).split(separator: "/") {
             path += "/" + segment
             if folders.contains(path) { continue }
-            if mkdir(path, 0o755) != 0 && Errno.current != .fileExists {
+            if mkdir(path, 0o755) != 0 && (Errno.current != .fileExists || fileKind(path) != .directory) {
                 throw SystemError("mkdir", Errno.current, subject: path)
             }
             folders.insert(path)

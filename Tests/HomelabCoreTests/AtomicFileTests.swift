@@ -75,27 +75,6 @@ private func mode(_ path: String) -> mode_t {
     }
 }
 
-@Suite struct RuntimeRootTests {
-    @Test func createsTheWholeLayoutWithItsModesAndIsIdempotent() throws {
-        let parent = temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: parent) }
-        let root = RuntimeRoot(parent + "/homelab/")
-        #expect(root.path == parent + "/homelab")
-        try root.create()
-        try root.create()
-        for folder in ["inbox", "rejected", "events", "world", "state", "logs", "logs/actions", "secrets",
-                       "actions/pending", "actions/approved", "actions/running", "actions/done",
-                       "actions/failed", "actions/rejected", "actions/superseded"] {
-            var isFolder: ObjCBool = false
-            #expect(FileManager.default.fileExists(atPath: root.path + "/" + folder, isDirectory: &isFolder) && isFolder.boolValue, "\(folder) missing")
-        }
-        #expect(mode(root.secrets) == 0o700)
-        #expect(root.observerCheckpoint == root.path + "/state/observer_checkpoint.json")
-        #expect(root.actions(.approved) == root.path + "/actions/approved")
-        #expect(root.eventDay("2026-11-26") == root.path + "/events/2026-11-26")
-    }
-}
-
 @Suite struct ConfigurationTests {
     @Test func defaultsServeTheDockerImage() throws {
         let configuration = try Configuration(environment: [:])

@@ -61,13 +61,13 @@ final class SupervisorFixture {
     /// What the observer writes for `resource.observed`.
     func observe(_ subject: String, _ observed: String, lastSeen: Timestamp = .now(), seq: Int = 1) {
         let parsed = try! Subject.parse(subject).get()
-        let path = root.world + "/" + subject + ".json"
+        let path = root.worldFile(parsed)
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let text = #"{"kind":"\#(parsed.kind)","name":"\#(parsed.name)","observed":\#(observed),"lastSeen":"\#(lastSeen.iso8601Milliseconds)","source":"test","seq":\#(seq)}"#
         try! AtomicFile.write(text, to: path, durability: .none)
     }
 
-    func forget(_ subject: String) { unlink(root.world + "/" + subject + ".json") }
+    func forget(_ subject: String) { unlink(root.worldFile(try! Subject.parse(subject).get())) }
 
     func write(_ path: String, _ text: String) {
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -131,6 +131,18 @@ import HomelabCore
         #expect(fixture.drifts().first?["kind"] as? String == "stale")
     }
 
+    /// A producer's clock in the year 2400 used to make a stale deadline whose delay did not
+    /// fit in a Duration: the supervisor trapped, and again after every restart.
+    @Test func aLastSeenCenturiesAheadIsAWakeUpWithinADay() throws {
+        let fixture = try SupervisorFixture()
+        fixture.desire("dns.json", SupervisorFixture.container("pi/dns", stale: 30, on: "stale"))
+        fixture.observe("container/pi/dns", #"{"state":"running","image":"app:1"}"#, lastSeen: Timestamp(rfc3339: "2400-01-01T00:00:00Z")!)
+        try fixture.start()
+        try fixture.turn(for: .milliseconds(50))
+        #expect(fixture.drifts().isEmpty)
+        #expect(fixture.supervisor.fullEvaluations == 1)
+    }
+
     @Test func autoApprovedActionsGoStraightToApprovedByPolicy() throws {
         let fixture = try SupervisorFixture()
         fixture.catalog("docker-start", #"{"argv":["docker","--context","{host}","start","{container}"],"params":{"host":"^[a-z0-9-]+$","container":"^[A-Za-z0-9_.-]+$"},"autoApprove":true}"#)

@@ -64,6 +64,8 @@ public struct ObserverCounters: Equatable, Sendable {
     public var inotifyOverflows = 0
     public var rescans = 0
     public var queued = 0
+    /// World files that could not be written (each retried until it is).
+    public var worldWriteFailures = 0
 
     public init() {}
 
@@ -76,12 +78,13 @@ public struct ObserverCounters: Equatable, Sendable {
         inotifyOverflows = object["inotifyOverflows"]?.int ?? 0
         rescans = object["rescans"]?.int ?? 0
         queued = object["queued"]?.int ?? 0
+        worldWriteFailures = object["worldWriteFailures"]?.int ?? 0
     }
 
     public var json: JSONObject {
         ["accepted": .int(accepted), "rejected": .int(rejected), "duplicatesDropped": .int(duplicatesDropped),
          "ignoredTypes": .int(ignoredTypes), "batches": .int(batches), "inotifyOverflows": .int(inotifyOverflows),
-         "rescans": .int(rescans), "queued": .int(queued)]
+         "rescans": .int(rescans), "queued": .int(queued), "worldWriteFailures": .int(worldWriteFailures)]
     }
 }
 

@@ -1,0 +1,126 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+import TestSupport
+import FSWatch
+import HomelabCore
+@testable import Observer
+
+/// An observer on a reactor the test turns, over a temporary root.
+private final class ObserverFixture {
+    let folder: TemporaryFolder
+    let root: RuntimeRoot
+    let reactor: Reactor
+    var observer: ObserverService!
+    private var count = 100
+
+    init(root: RuntimeRoot? = nil, folder: TemporaryFolder = TemporaryFolder("observer")) throws {
+        self.folder = folder
+        self.root = root ?? RuntimeRoot(folder.path + "/root")
+        try self.root.create()
+        reactor = try Reactor()
+    }
+
+    deinit {
+        observer?.shutdown()
+        reactor.shutdown()
+    }
+
+    func start() throws {
+        let configuration = try Configuration(environment: ["HOMELAB_ROOT": root.path, "HOMELAB_HEARTBEAT_SECONDS": "3600"])
+        observer = ObserverService(configuration: configuration, logger: Logger(service: "observer", level: .error, mirrorToStandardError: false))
+        try observer.start(on: reactor)
+    }
+
+    /// Drops an event the way producers must: a hidden name, then a rename.
+    func drop(_ type: String, _ subject: String, data: String = "{}") {
+        count += 1
+        let text = #"{"type":"\#(type)","source":"node/test","id":"e\#(count)","subject":"\#(subject)","data":\#(data)}"#
+        writeFile(root.inbox + "/.e\(count).tmp", text)
+        rename(root.inbox + "/.e\(count).tmp", root.inbox + "/e\(count).json")
+    }
+
+    var seq: Int { WorldIndex.read(root.worldIndex)?.seq ?? 0 }
+    var checkpoint: Int { Checkpoint.read(root.observerCheckpoint)?.seq ?? 0 }
+
+    func resource(_ subject: String) -> WorldResource? {
+        WorldResource.read(root.worldFile(try! Subject.parse(subject).get())).map(\.1)
+    }
+
+    @discardableResult
+    func turn(until condition: () -> Bool) throws -> Bool { try reactor.run(until: condition, timeout: .seconds(10)) }
+}
+
+@Suite(.serialized, .timeLimit(.minutes(1))) struct ObserverServiceTests {
+    /// A resource file and a folder never share a name, whatever subjects arrive: these used
+    /// to swap a file with a folder (or hit ENOTDIR) and stop the observer for good.
+    @Test func subjectsThatLookLikeFilesDoNotCollide() throws {
+        let fixture = try ObserverFixture()
+        try fixture.start()
+        fixture.drop("resource.observed", "container/x", data: #"{"v":1}"#)
+        fixture.drop("resource.observed", "container/x.json/y", data: #"{"v":2}"#)
+        fixture.drop("resource.observed", "index.json/foo", data: #"{"v":3}"#)
+        fixture.drop("resource.observed", "container/z.json/w", data: #"{"v":4}"#)
+        fixture.drop("resource.observed", "container/z", data: #"{"v":5}"#)
+        #expect(try fixture.turn { fixture.seq == 5 })
+        #expect(fixture.observer.failure == nil)
+        for (subject, value) in [("container/x", 1), ("container/x.json/y", 2), ("index.json/foo", 3), ("container/z.json/w", 4), ("container/z", 5)] {
+            #expect(fixture.resource(subject)?.observed == Array(#"{"v":\#(value)}"#.utf8), "\(subject)")
+        }
+        #expect(WorldIndex.read(fixture.root.worldIndex)?.resources == 5)
+
+        // A rebuild from the log makes the same files.
+        let before = try snapshot(fixture.root.world)
+        fixture.observer.shutdown()
+        unlink(fixture.root.observerCheckpoint)
+        let again = try ObserverFixture(reusing: fixture)
+        try again.start()
+        #expect(try snapshot(fixture.root.world) == before)
+    }
+
+    /// One resource that cannot be written does not stop the log: the rest goes on, the file
+    /// is retried with the next batch, and the checkpoint waits until the world is whole.
+    @Test func aResourceThatCannotBeWrittenDoesNotStopTheLog() throws {
+        let fixture = try ObserverFixture()
+        try fixture.start()
+        fixture.drop("resource.observed", "container/nas/a")
+        #expect(try fixture.turn { fixture.seq == 1 })
+        // Something in the way of container/blocked/x's file: a file where its folder goes.
+        let inTheWay = fixture.root.world + "/container/blocked"
+        writeFile(inTheWay)
+        fixture.drop("resource.observed", "container/blocked/x", data: #"{"v":1}"#)
+        fixture.drop("resource.observed", "container/nas/b")
+        #expect(try fixture.turn { fixture.seq == 3 })
+        #expect(fixture.observer.failure == nil)
+        #expect(fixture.resource("container/nas/b") != nil)
+        #expect(fixture.checkpoint == 1, "the checkpoint moved past a resource that is not written")
+        #expect(ObserverCounters(fixture.observer.statusDetails["counters"]?.object ?? [:]).worldWriteFailures >= 1)
+
+        unlink(inTheWay)
+        fixture.drop("resource.observed", "container/nas/c")
+        #expect(try fixture.turn { fixture.checkpoint == 4 })
+        #expect(fixture.resource("container/blocked/x")?.observed == Array(#"{"v":1}"#.utf8))
+    }
+}
+
+extension ObserverFixture {
+    /// A second observer over the same root (the first one shut down).
+    convenience init(reusing other: ObserverFixture) throws {
+        try self.init(root: other.root, folder: other.folder)
+    }
+}
+
+/// Every file under `folder` (hidden spares aside) with its bytes.
+private func snapshot(_ folder: String) throws -> [String: Data] {
+    var files: [String: Data] = [:]
+    let enumerator = FileManager.default.enumerator(atPath: folder)
+    while let relative = enumerator?.nextObject() as? String {
+        let name = (relative as NSString).lastPathComponent
+        var isFolder: ObjCBool = false
+        guard !name.hasPrefix("."), FileManager.default.fileExists(atPath: folder + "/" + relative, isDirectory: &isFolder), !isFolder.boolValue else { continue }
+        files[relative] = FileManager.default.contents(atPath: folder + "/" + relative)
+    }
+    return files
+}
