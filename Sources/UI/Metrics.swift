@@ -33,8 +33,10 @@ enum Metrics {
         lines.append("homelab_executor_duration_seconds_count \(executor.durationCount)")
         metric("homelab_sse_clients", "Connected Server-Sent Events clients.", "gauge", [("", String(sseClients))])
         metric("homelab_http_connections", "Open HTTP connections.", "gauge", [("", String(connections))])
+        metric("homelab_service_up", "Whether each service's heartbeat is fresh (1) or not (0).", "gauge",
+               (summary["services"]?.object ?? [:]).map { ("service=\"\($0.key)\"", $0.value["up"]?.bool == true ? "1" : "0") })
         let now = Timestamp.now()
-        metric("homelab_heartbeat_age_seconds", "Seconds since each service's last heartbeat.", "gauge", ServiceHeartbeat.services.compactMap { name in
+        metric("homelab_heartbeat_age_seconds", "Seconds since each service's last heartbeat.", "gauge", ServiceHeartbeat.reported(root: root).compactMap { name in
             guard let at = ServiceHeartbeat.last(name, root: root) else { return nil }
             return ("service=\"\(name)\"", String(format2: at.seconds(until: now)))
         })

@@ -47,9 +47,8 @@ enum StatusText {
             + ((world["byKind"]?.object ?? [:]).isEmpty ? "" : " (\(counts(world["byKind"]?.object, order: [])))"))
         lines.append("drift     \(JSONWriter.string(drift["total"] ?? .int(0))) (\(counts(drift["byKind"]?.object, order: ["missing", "mismatch", "stale", "unmanaged"])))")
         lines.append("actions   " + counts(summary["actions"]?.object, order: RuntimeRoot.ActionState.allCases.map(\.rawValue)))
-        let services = ServiceHeartbeat.services.map { name -> String in
-            let service = summary["services"]?[name]
-            return "\(name) " + (service?["up"]?.bool == true ? "up" : "DOWN")
+        let services = (summary["services"]?.object ?? [:]).map { name, service -> String in
+            "\(name) " + (service["up"]?.bool == true ? "up" : "DOWN")
         }
         lines.append("services  " + services.joined(separator: ", "))
         if let last = summary["lastEvent"]?.object {

@@ -1,9 +1,20 @@
+import FSWatch
+
 /// The services' heartbeats in `state/SERVICE.json`, read the same way by `/summary`,
 /// `homelab status` and `homelab health`.
 public enum ServiceHeartbeat {
     public static let services = ["observer", "supervisor", "executor", "ui"]
-    /// Everything `homelab health` can check: the services and the Docker collector.
-    public static let checkable = services + ["collector"]
+    /// Services a deployment may run or not: watched once they have ever written a status.
+    public static let optional = ["collector"]
+    /// Everything `homelab health` can check.
+    public static let checkable = services + optional
+
+    /// The services `/summary`, `/metrics` and `homelab status` report on `root`: the four,
+    /// and each optional one that has run there — so a collector that died shows as down
+    /// instead of not at all.
+    public static func reported(root: RuntimeRoot) -> [String] {
+        services + optional.filter { fileKind(root.serviceState($0)) != nil }
+    }
 
     /// When `service` last wrote its heartbeat, if it ever did and has not stopped since.
     public static func last(_ service: String, root: RuntimeRoot) -> Timestamp? {

@@ -14,7 +14,7 @@ public enum Summary {
         for state in RuntimeRoot.ActionState.allCases { actions[state.rawValue] = .int(root.actionIDs(in: state).count) }
 
         var services = JSONObject()
-        for name in ServiceHeartbeat.services {
+        for name in ServiceHeartbeat.reported(root: root) {
             let at = ServiceHeartbeat.last(name, root: root)
             let fresh = ServiceHeartbeat.isFresh(at, heartbeatSeconds: heartbeatSeconds, now: now)
             services[name] = .object(["up": .bool(fresh), "heartbeatAt": at.map { .string($0.iso8601Milliseconds) } ?? .null])
