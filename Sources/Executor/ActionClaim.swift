@@ -43,6 +43,32 @@ final class ActionClaim {
         return file
     }
 
+    /// Puts the action in its one final state, by construction: the file with its result
+    /// replaces `running/ID.json` (written under a hidden name, fsynced and locked before the
+    /// rename, so the lock never lapses), then one rename moves it to `done/` or `failed/`.
+    /// A `kill -9` anywhere leaves it either in `running/` — with or without its result,
+    /// which recovery tells apart — or in its final folder, never in two.
+    func finish(_ file: ActionFile, in state: RuntimeRoot.ActionState, root: RuntimeRoot) throws(SystemError) {
+        let running = root.action(id, in: .running)
+        let staged = root.actions(.running) + "/." + id + ".json.result"
+        let fd = try FileDescriptor.open(staged, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+        do throws(SystemError) {
+            try fd.writeAll(file.bytes)
+            try fd.sync()
+            try systemCall("flock", staged) { flock(fd.rawValue, LOCK_EX | LOCK_NB) }
+            try AtomicFile.rename(staged, to: running)
+        } catch {
+            fd.close()
+            unlink(staged)
+            throw error
+        }
+        release()
+        lock = consume fd
+        try AtomicFile.rename(running, to: root.action(id, in: state))
+        try AtomicFile.syncFolder(root.actions(state))
+        try AtomicFile.syncFolder(root.actions(.running))
+    }
+
     /// Lets go of the action: once it is in its final state, or given up.
     func release() {
         if let lock = lock.take() { lock.close() }

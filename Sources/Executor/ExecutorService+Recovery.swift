@@ -16,6 +16,13 @@ extension ExecutorService {
             }
             removeWork(id)
             let file = ActionFile.read(root.action(id, in: .running)) ?? ActionFile(id: id)
+            if let result = file.result {
+                // It ended and its result was written; the executor died before the last rename.
+                let ok = result.exitCode == 0 && result.error == nil
+                record(file, claim: claim, result: result, ok: ok)
+                logger.warning("\(id) had finished when its executor stopped; moved to \(ok ? "done" : "failed")/")
+                continue
+            }
             record(file, claim: claim, result: .init(error: "interrupted: the executor stopped while it ran; not re-run"), ok: false)
             logger.warning("\(id) was interrupted by an executor that stopped; moved to failed/")
         }

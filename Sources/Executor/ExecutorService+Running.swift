@@ -106,11 +106,10 @@ extension ExecutorService {
         let id = claim.id
         var file = file
         var result = result
-        result.finishedAt = Timestamp.now().iso8601Milliseconds
+        result.finishedAt = result.finishedAt ?? Timestamp.now().iso8601Milliseconds
         file.result = result
         do {
-            try file.write(to: root.action(id, in: ok ? .done : .failed), durability: .fileAndFolder)
-            unlink(root.action(id, in: .running))
+            try claim.finish(file, in: ok ? .done : .failed, root: root)
         } catch {
             logger.error("could not record the result of \(id): \(error)")
         }

@@ -135,6 +135,31 @@ import HomelabCore
         #expect(try fixture.turn(until: { fixture.ids(.done).count == 4 }, timeout: .seconds(10)))
     }
 
+    /// A `kill -9` between writing the result and the last rename used to leave the action in
+    /// both done/ and failed/; the result is now written into running/ first, so recovery
+    /// finishes the move the dead executor began.
+    @Test func anActionWhoseResultWasWrittenIsMovedToItsOneFinalState() throws {
+        let fixture = try ExecutorFixture()
+        try #"{"id":"ran","action":"nap","args":{},"result":{"startedAt":"2026-11-30T00:00:00.000Z","exitCode":0,"finishedAt":"2026-11-30T00:00:01.000Z"}}"#
+            .write(toFile: fixture.root.actions(.running) + "/ran.json", atomically: true, encoding: .utf8)
+        try #"{"id":"broke","action":"nap","args":{},"result":{"exitCode":3}}"#
+            .write(toFile: fixture.root.actions(.running) + "/broke.json", atomically: true, encoding: .utf8)
+        try fixture.start()
+        #expect(fixture.ids(.done) == ["ran"] && fixture.ids(.failed) == ["broke"] && fixture.ids(.running).isEmpty)
+        #expect(fixture.result(.done, "ran")["finishedAt"] as? String == "2026-11-30T00:00:01.000Z")
+        #expect(fixture.events().map(\.type).sorted() == ["action.failed", "action.succeeded"])
+    }
+
+    @Test func aFinishedActionIsInExactlyOneFolderAndNoTemporaryIsLeft() throws {
+        let fixture = try ExecutorFixture()
+        fixture.catalog("say", #"{"argv":["echo","hi"],"params":{}}"#)
+        try fixture.start()
+        for id in 0..<20 { fixture.approve("s\(id)", action: "say", args: [:]) }
+        #expect(try fixture.turn(until: { fixture.ids(.done).count == 20 }))
+        #expect(fixture.ids(.failed).isEmpty && fixture.ids(.running).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.root.actions(.running)).isEmpty)
+    }
+
     @Test func anActionLeftRunningByADeadExecutorIsInterruptedNotRerun() throws {
         let fixture = try ExecutorFixture()
         try "{\"id\":\"old\",\"action\":\"nap\",\"args\":{}}".write(toFile: fixture.root.actions(.running) + "/old.json", atomically: true, encoding: .utf8)
