@@ -18,10 +18,11 @@ public enum EventLogFiles {
         }
     }
 
-    /// Every segment, oldest first.
-    public static func segments(in folder: String) -> [Segment] {
+    /// Every segment, oldest first; from `fromDay` on when given (a reader at the end of the
+    /// log looks for the next segment without listing every day folder of the year).
+    public static func segments(in folder: String, fromDay: String? = nil) -> [Segment] {
         var found: [Segment] = []
-        for day in listDirectory(folder).map(\.name).sorted() where isDay(day) {
+        for day in listDirectory(folder).map(\.name).sorted() where isDay(day) && day >= (fromDay ?? "") {
             for file in listDirectory(folder + "/" + day).map(\.name) where file.hasSuffix(".jsonl") && file.utf8.count == 18 {
                 guard let first = Int(file.prefix(12)) else { continue }
                 found.append(Segment(day: day, firstSeq: first, path: folder + "/" + day + "/" + file))
