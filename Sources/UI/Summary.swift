@@ -46,7 +46,7 @@ public enum Summary {
 
 /// `/metrics` in the Prometheus text format, from the summary and the services' counters.
 enum Metrics {
-    static func render(summary bytes: [UInt8], sseClients: Int, connections: Int, root: RuntimeRoot) -> [UInt8] {
+    static func render(summary bytes: [UInt8], sseClients: Int, sseMaxQueuedBytes: Int, connections: Int, root: RuntimeRoot) -> [UInt8] {
         let summary = (try? JSONParser.parse(bytes))?.object ?? [:]
         var lines: [String] = []
         func metric(_ name: String, _ help: String, _ type: String, _ samples: [(labels: String, value: String)]) {
@@ -75,6 +75,7 @@ enum Metrics {
         lines.append("homelab_executor_duration_seconds_sum \(JSONWriter.string(executor["durationSecondsSum"] ?? .int(0)))")
         lines.append("homelab_executor_duration_seconds_count \(JSONWriter.string(executor["durationCount"] ?? .int(0)))")
         metric("homelab_sse_clients", "Connected Server-Sent Events clients.", "gauge", [("", String(sseClients))])
+        metric("homelab_sse_max_queued_bytes", "The most bytes ever queued for one Server-Sent Events client.", "gauge", [("", String(sseMaxQueuedBytes))])
         metric("homelab_http_connections", "Open HTTP connections.", "gauge", [("", String(connections))])
         let now = Timestamp.now()
         metric("homelab_heartbeat_age_seconds", "Seconds since each service's last heartbeat.", "gauge", ServiceHeartbeat.services.compactMap { name in

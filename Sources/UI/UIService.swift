@@ -281,7 +281,7 @@ public final class UIService {
     }
 
     private func metrics() -> [UInt8] {
-        Metrics.render(summary: summary(), sseClients: stream.clientCount, connections: server?.connectionCount ?? 0, root: root)
+        Metrics.render(summary: summary(), sseClients: stream.clientCount, sseMaxQueuedBytes: stream.maxQueuedBytes, connections: server?.connectionCount ?? 0, root: root)
     }
 
     private func writeStatus() {
