@@ -23,7 +23,7 @@ final class EventStream {
     /// Pages one behind client gets in one turn before the loop serves the others.
     static let pagesPerTurn = 16
 
-    let ui: UIService
+    unowned let ui: UIService
     private(set) var clients: [ObjectIdentifier: SSEClient] = [:]
     private var pending: Set<Kind> = []
     private var changedPaths: [Kind: Set<String>] = [:]
