@@ -81,17 +81,19 @@ final class EventLog {
     /// Calls `body` with every event after `seq`, in order. A seq out of order means the log
     /// was tampered with; that stops the observer rather than folding a wrong world.
     func forEachEvent(after seq: Int, _ body: (LoggedEvent) -> Void) throws {
-        let all = EventLogFiles.segments(in: folder)
+        var cursor = EventLogCursor(folder: folder, after: seq)
         var expected = seq + 1
-        for (index, segment) in all.enumerated() {
-            if index + 1 < all.count && all[index + 1].firstSeq <= seq + 1 { continue }
-            try EventLogFiles.forEachLine(in: segment.path) { line in
-                guard let event = LoggedEvent(line: line) else {
-                    throw LogError("\(segment.path): a line that is not a log event near seq \(expected)")
-                }
-                if event.seq < expected { return }
+        while true {
+            let events: [LoggedEvent]
+            do {
+                events = try cursor.nextChecked(maxBytes: 4 << 20)
+            } catch {
+                throw LogError("\(error.path): a line that is not a log event near seq \(expected)")
+            }
+            if events.isEmpty { return }
+            for event in events {
                 guard event.seq == expected else {
-                    throw LogError("\(segment.path): seq \(event.seq) where \(expected) was expected")
+                    throw LogError("\(cursor.segmentPath ?? folder): seq \(event.seq) where \(expected) was expected")
                 }
                 body(event)
                 expected += 1

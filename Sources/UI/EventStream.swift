@@ -1,42 +1,48 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FSWatch
 import HomelabCore
 
 /// `/stream`: Server-Sent Events. `event` messages carry `id: SEQ` and are replayed from the
 /// log after `Last-Event-ID` (or `?lastEventId=`); the other types (`summary`, `drift`,
-/// `world`, `action`, `output`) say what changed. Changes are coalesced per type into one
-/// message per loop turn — never dropped for a client that keeps up; a client that falls
-/// more than 4 MiB behind is disconnected (its browser reconnects with `Last-Event-ID`),
-/// so one stalled client never holds the others.
+/// `world`, `action`, `output`) say what changed, coalesced per type into one message per
+/// loop turn.
+///
+/// Back-pressure, per client: new events are encoded once and queued only for clients that
+/// are caught up and have less than `lowWater` queued. Any other client is behind: nothing
+/// more is queued for it until its connection drains, and then it is refilled from the log
+/// file through its own cursor a page at a time until it is caught up (replay on connect is
+/// the same path). So what the server holds for a client stays near `lowWater` plus a page
+/// however slowly it reads, and nothing is ever dropped for a client that reads at all; a
+/// client that stops reading is ended by the server's send timeout.
 final class EventStream {
     enum Kind: Hashable { case world, action, drift, summary, output }
 
-    final class Client {
-        let connection: HTTPServer.Connection
-        var sentSeq: Int
-        init(connection: HTTPServer.Connection, sentSeq: Int) {
-            self.connection = connection
-            self.sentSeq = sentSeq
-        }
-    }
+    /// A client gets more only while less than this is queued for it.
+    static let lowWater = 256 << 10
+    /// How much of the log one step reads (a longer line is read whole).
+    static let pageBytes = 64 << 10
+    /// Pages one behind client gets in one turn before the loop serves the others.
+    static let pagesPerTurn = 16
 
-    static let maxBacklog = 4 << 20
-
-    private unowned let ui: UIService
-    private var clients: [ObjectIdentifier: Client] = [:]
+    unowned let ui: UIService
+    private(set) var clients: [ObjectIdentifier: SSEClient] = [:]
     private var pending: Set<Kind> = []
     private var changedPaths: [Kind: Set<String>] = [:]
     private var logGrown = false
     private var flushScheduled = false
-    private var tail: LogTail
+    /// The end of the log as the live path has read it.
+    private var live: EventLogCursor
+    private var maxQueuedByClosed = 0
 
     var clientCount: Int { clients.count }
 
+    /// The most bytes ever queued for one client (`/metrics`): what back-pressure holds to.
+    var maxQueuedBytes: Int {
+        clients.values.reduce(maxQueuedByClosed) { max($0, $1.connection.maxPendingBytes) }
+    }
+
     init(ui: UIService) {
         self.ui = ui
-        tail = LogTail(folder: ui.root.events)
+        live = EventLogCursor(atEndOf: ui.root.events)
     }
 
     func open(_ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse? {
@@ -44,17 +50,41 @@ final class EventStream {
             ("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"), ("X-Accel-Buffering", "no"),
         ]))
         connection.send(Array(": connected\nretry: 1000\n\n".utf8))  // flushes the headers at once
-        let client = Client(connection: connection, sentSeq: tail.seq)
-        if let text = request.header("last-event-id") ?? request.query["lastEventId"], let last = Int(text), last >= 0 {
-            // Replay what was missed, then go live from where the replay ended.
-            for event in EventLogFiles.events(in: ui.root.events, after: last, limit: 100_000) { send(event, to: client) }
-            client.sentSeq = max(client.sentSeq, last)
-        }
-        connection.send(message("summary", data: ui.summary()))
+        connection.drainThreshold = Self.lowWater
+        let client = SSEClient(connection: connection, sentSeq: live.seq)
         let key = ObjectIdentifier(connection)
         clients[key] = client
-        connection.onClose = { [weak self] in self?.clients[key] = nil }
+        connection.onClose = { [weak self, unowned connection] in
+            guard let self else { return }
+            clients[key] = nil
+            maxQueuedByClosed = max(maxQueuedByClosed, connection.maxPendingBytes)
+            if connection.timedOutSending {
+                ui.logger.warning("an SSE client at \(connection.remoteAddress) read nothing for \(ui.settings.http.sendTimeout): disconnected")
+            }
+        }
+        connection.onDrained = { [weak self, weak client] in
+            if let self, let client { refill(client) }
+        }
+        if let last = lastEventID(request) {
+            let end = max(live.seq, EventLogCursor(atEndOf: ui.root.events).seq)
+            if last <= end {
+                // Replay what was missed through the refill path, then go live.
+                client.fallBehind(to: EventLogCursor(folder: ui.root.events, after: last), missing: [.summary])
+                refill(client)
+                return nil
+            }
+            // An id this log never issued (a tab left open across a fresh root): live from now.
+            ui.logger.debug("an SSE client at \(connection.remoteAddress) asked for events after \(last), past the log's end \(end): live from now")
+        }
+        connection.send(message("summary", data: ui.summary()))
         return nil
+    }
+
+    /// `Last-Event-ID` or `?lastEventId=`; a value that is not a seq (negative, or past
+    /// Int.max) counts as none.
+    private func lastEventID(_ request: HTTPRequest) -> Int? {
+        guard let text = request.header("last-event-id") ?? request.query["lastEventId"], let last = Int(text), last >= 0 else { return nil }
+        return last
     }
 
     func logGrew() {
@@ -68,8 +98,11 @@ final class EventStream {
         scheduleFlush()
     }
 
+    /// To idle clients only: one with output queued is not idle.
     func keepAlive() {
-        for client in clients.values { client.connection.send(Array(": keep-alive\n\n".utf8)) }
+        for client in clients.values where client.connection.pendingBytes == 0 {
+            client.connection.send(Array(": keep-alive\n\n".utf8))
+        }
     }
 
     private func scheduleFlush() {
@@ -78,111 +111,68 @@ final class EventStream {
         reactor.runSoon { [weak self] in self?.flush() }
     }
 
-    /// One message per changed type, to every client.
+    /// New events to the clients that take them, then one message per changed type.
     private func flush() {
         flushScheduled = false
-        var messages: [UInt8] = []
-        if !pending.isEmpty || logGrown { messages += message("summary", data: ui.summary()) }
-        if pending.contains(.drift) {
-            messages += message("drift", data: FileContents.read(ui.root.driftReport).map { Array($0.prefix { $0 != 0x0A }) } ?? Array("{}".utf8))
+        let grew = logGrown
+        if grew {
+            logGrown = false
+            sendLiveEvents()
         }
-        for (kind, name) in [(Kind.world, "world"), (.action, "action"), (.output, "output")] where pending.contains(kind) {
-            let changed = (changedPaths[kind] ?? []).sorted().map { path -> JSONValue in
-                let file = path.split(separator: "/").last.map(String.init) ?? path
-                return .string(kind == .world ? String(path.dropFirst(ui.root.world.count + 1)) : String(file.prefix { $0 != "." }))
-            }
-            messages += message(name, data: JSONWriter.encode(.object(["changed": .array(changed)])))
-        }
+        guard grew || !pending.isEmpty else { return }
+        let kinds = pending.union([.summary])
+        let paths = changedPaths
         pending.removeAll()
         changedPaths.removeAll()
-        // Each event is encoded once, whatever the number of clients.
-        let events = (logGrown ? tail.read() : []).map { (seq: $0.seq, bytes: Self.encode($0)) }
-        logGrown = false
+        let bytes = messages(kinds, paths: paths)
         for client in clients.values {
-            var bytes: [UInt8] = []
-            for event in events where event.seq > client.sentSeq {
-                bytes += event.bytes
-                client.sentSeq = event.seq
+            if !client.isBehind && client.connection.pendingBytes >= Self.lowWater {
+                client.fallBehind(to: cursor(after: client.sentSeq))
             }
-            bytes += messages
-            if !bytes.isEmpty { client.connection.send(bytes) }
-            if client.connection.pendingBytes > Self.maxBacklog {
-                ui.logger.warning("an SSE client at \(client.connection.remoteAddress) fell \(client.connection.pendingBytes) bytes behind: disconnected")
-                client.connection.abort()
+            if client.isBehind {
+                client.missed(kinds, paths: paths)
+            } else {
+                client.connection.send(bytes)
             }
         }
     }
 
-    private func send(_ event: LoggedEvent, to client: Client) {
-        client.connection.send(Self.encode(event))
-        client.sentSeq = event.seq
-    }
-
-    private static func encode(_ event: LoggedEvent) -> [UInt8] {
-        Array("id: \(event.seq)\nevent: event\ndata: ".utf8) + JSONWriter.encode(.object(event.envelope)) + Array("\n\n".utf8)
-    }
-
-    private func message(_ type: String, data: [UInt8]) -> [UInt8] {
-        Array("event: \(type)\ndata: ".utf8) + data.filter { $0 != 0x0A } + Array("\n\n".utf8)
-    }
-}
-
-/// Follows the end of the event log: the byte offset in the newest segment, so each append
-/// costs only the new lines.
-struct LogTail {
-    let folder: String
-    private var segment: String?
-    private var offset = 0
-    private(set) var seq = 0
-
-    init(folder: String) {
-        self.folder = folder
-        if let last = EventLogFiles.segments(in: folder).last {
-            segment = last.path
-            offset = fileSize(last.path)
-        }
-        seq = EventLogFiles.last(in: folder)?.seq ?? 0
-    }
-
-    /// The complete lines appended since the last call.
-    mutating func read() -> [LoggedEvent] {
-        var events: [LoggedEvent] = []
-        let segments = EventLogFiles.segments(in: folder)
-        let start = segments.firstIndex { $0.path == segment } ?? 0
-        for (index, candidate) in segments[start...].enumerated() {
-            if index > 0 || segment == nil {
-                segment = candidate.path
-                offset = 0
-            }
-            let bytes = bytesAfter(offset, in: candidate.path)
-            guard let end = bytes.lastIndex(of: 0x0A) else { continue }
-            var lineStart = 0
-            bytes.withUnsafeBufferPointer { all in
-                while lineStart <= end, let newline = all[lineStart...end].firstIndex(of: 0x0A) {
-                    if let event = LoggedEvent(line: UnsafeBufferPointer(rebasing: all[lineStart..<newline])) { events.append(event) }
-                    lineStart = newline + 1
+    /// Reads the log's new lines a page at a time; each page is encoded once and queued for
+    /// every client still taking events. A client with `lowWater` queued falls behind here,
+    /// and once none takes them the live cursor jumps to the end without reading the rest.
+    private func sendLiveEvents() {
+        while true {
+            var takers: [SSEClient] = []
+            for client in clients.values where !client.isBehind {
+                if client.connection.pendingBytes < Self.lowWater {
+                    takers.append(client)
+                } else {
+                    client.fallBehind(to: cursor(after: client.sentSeq))
                 }
             }
-            offset += end + 1
+            if takers.isEmpty {
+                live = EventLogCursor(atEndOf: ui.root.events)
+                return
+            }
+            let events = live.next(maxBytes: Self.pageBytes)
+            guard let first = events.first else { return }
+            let page = events.map { (seq: $0.seq, bytes: Self.encode($0)) }
+            let all = page.flatMap(\.bytes)
+            for client in takers {
+                if client.sentSeq < first.seq {
+                    client.connection.send(all)
+                } else {
+                    // Caught up past part of this page through its own refill.
+                    let rest = page.filter { $0.seq > client.sentSeq }.flatMap(\.bytes)
+                    if !rest.isEmpty { client.connection.send(rest) }
+                }
+                client.sentSeq = max(client.sentSeq, live.seq)
+            }
         }
-        if let last = events.last { seq = last.seq }
-        return events
     }
 
-    private func fileSize(_ path: String) -> Int {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int(info.st_size) : 0
-    }
-
-    /// What the file holds past `offset`.
-    private func bytesAfter(_ offset: Int, in path: String) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        let count = fileSize(path) - offset
-        guard count > 0 else { return [] }
-        var bytes = [UInt8](repeating: 0, count: count)
-        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
-        return n > 0 ? Array(bytes[0..<n]) : []
+    /// A cursor after `seq`: the live one when it stands there (no segment listing needed).
+    func cursor(after seq: Int) -> EventLogCursor {
+        seq == live.seq ? live : EventLogCursor(folder: ui.root.events, after: seq)
     }
 }

@@ -182,7 +182,15 @@ public final class UIService: Service {
         guard after >= 0, (1...1000).contains(limit) else { return .text(400, "after must be a seq ≥ 0 and limit 1…1000") }
         var writer = JSONWriter()
         writer.appendRaw("[")
-        for (index, event) in EventLogFiles.events(in: root.events, after: after, limit: limit).enumerated() {
+        // An `after` past the end of the log (up to Int.max) is simply an empty list.
+        var cursor = EventLogCursor(folder: root.events, after: after)
+        var events: [LoggedEvent] = []
+        while events.count < limit {
+            let page = cursor.next(maxBytes: 1 << 20, maxEvents: limit - events.count)
+            if page.isEmpty { break }
+            events += page
+        }
+        for (index, event) in events.enumerated() {
             if index > 0 { writer.appendRaw(",") }
             writer.write(.object(event.envelope))
         }
@@ -266,7 +274,7 @@ public final class UIService: Service {
     }
 
     private func metrics() -> [UInt8] {
-        Metrics.render(summary: summary(), sseClients: stream.clientCount, connections: server?.connectionCount ?? 0, root: root)
+        Metrics.render(summary: summary(), sseClients: stream.clientCount, sseMaxQueuedBytes: stream.maxQueuedBytes, connections: server?.connectionCount ?? 0, root: root)
     }
 
     public var statusDetails: JSONObject {

@@ -16,7 +16,7 @@ final class UIFixture: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     let client: TestServer.Type = TestServer.self
 
-    init(protectReads: Bool = false) throws {
+    init(protectReads: Bool = false, sendTimeout: Duration = .seconds(60)) throws {
         var template = Array("/dev/shm/ui.XXXXXX".utf8CString)
         base = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
         root = RuntimeRoot(base + "/root")
@@ -28,6 +28,7 @@ final class UIFixture: @unchecked Sendable {
         settings.address = "127.0.0.1:0"
         settings.token = "s3cret"
         settings.protectReads = protectReads
+        settings.http.sendTimeout = sendTimeout
         let frozen = settings
         let done = self.done
         Thread.detachNewThread {
@@ -75,17 +76,30 @@ final class UIFixture: @unchecked Sendable {
         try! AtomicFile.write(#"{"id":"\#(id)","action":"docker-start","resource":"container/nas/x","args":{},"preview":["docker","start","x"]}"#, to: root.actions(.pending) + "/\(id).json", durability: .none)
     }
 
-    /// Appends events to the log as the observer would.
-    func log(_ range: ClosedRange<Int>, data: String = "{}") {
-        let folder = root.events + "/2026-11-26"
+    /// Many pending actions at once: written aside, then renamed in, so the burst takes
+    /// microseconds however busy the machine is.
+    func pendingBurst(_ ids: [String]) {
+        let staging = base + "/staging"
+        try! FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        for id in ids {
+            try! AtomicFile.write(#"{"id":"\#(id)","action":"docker-start","resource":"container/nas/x","args":{},"preview":["docker","start","x"]}"#, to: staging + "/\(id).json", durability: .none)
+        }
+        for id in ids { rename(staging + "/\(id).json", root.actions(.pending) + "/\(id).json") }
+    }
+
+    /// Appends events to the log as the observer would, to the segment that starts at
+    /// `segment` on `day`.
+    func log(_ range: ClosedRange<Int>, data: String = "{}", day: String = "2026-11-26", segment: Int = 1) {
+        let folder = root.events + "/" + day
+        let file = folder + "/" + String(format: "%012d.jsonl", segment)
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var lines = ""
         for seq in range {
             lines += #"{"specversion":"1.0","id":"e\#(seq)","source":"test","type":"custom.tick","time":"2026-11-26T15:00:00Z","data":\#(data),"seq":\#(seq),"receivedAt":"2026-11-26T15:00:00.000Z"}"# + "\n"
         }
-        let handle = FileHandle(forWritingAtPath: folder + "/000000000001.jsonl") ?? {
-            _ = FileManager.default.createFile(atPath: folder + "/000000000001.jsonl", contents: nil)
-            return FileHandle(forWritingAtPath: folder + "/000000000001.jsonl")!
+        let handle = FileHandle(forWritingAtPath: file) ?? {
+            _ = FileManager.default.createFile(atPath: file, contents: nil)
+            return FileHandle(forWritingAtPath: file)!
         }()
         handle.seekToEndOfFile()
         handle.write(Data(lines.utf8))
@@ -100,9 +114,92 @@ final class UIFixture: @unchecked Sendable {
         _ = Array(text.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         return fd
     }
+
+    /// A stream that reads nothing: its receive buffer kept small (set before connecting, so
+    /// the window stays small too).
+    func stalledStream(_ extraHeaders: [String] = [], path: String = "/stream") -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var small: Int32 = 4096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var text = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+        for header in extraHeaders { text += header + "\r\n" }
+        text += "\r\n"
+        _ = Array(text.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        return fd
+    }
+
+    /// The most bytes the server ever queued for one SSE client.
+    func maxQueuedBytes() -> Int? {
+        let line = request("GET", "/metrics").1.split(separator: "\n").first { $0.hasPrefix("homelab_sse_max_queued_bytes ") }
+        return line.flatMap { Int($0.split(separator: " ").last ?? "") }
+    }
+
+    /// Whether the server resets `fd` within `timeout`. Nothing is read: reading would be
+    /// the progress that keeps the send timeout away.
+    func isReset(_ fd: Int32, within timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            var poller = pollfd(fd: fd, events: 0, revents: 0)
+            if poll(&poller, 1, 50) > 0 && poller.revents & Int16(POLLERR | POLLHUP) != 0 { return true }
+        }
+        return false
+    }
 }
 
-@Suite(.serialized) struct UIServiceTests {
+/// Reads an SSE stream on its own thread, keeping every `id:` in order, until `last` arrives,
+/// the server ends the stream, or `deadline` passes.
+final class IDCollector: @unchecked Sendable {
+    private let thread: Thread
+
+    init(_ fd: Int32, until last: Int, deadline seconds: Double = 120, keepText: Bool = false) {
+        let box = Box()
+        thread = Thread {
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            let deadline = Date().addingTimeInterval(seconds)
+            let prefix = Array("id: ".utf8)
+            reading: while Date() < deadline {
+                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&poller, 1, 50) > 0 else { continue }
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { break }
+                pending += buffer[0..<n]
+                if keepText { box.text += buffer[0..<n] }
+                // Whole lines only; a line cut by the read waits for the rest.
+                guard let end = pending.lastIndex(of: 0x0A) else { continue }
+                for line in pending[...end].split(separator: 0x0A) where line.starts(with: prefix) {
+                    guard let id = Int(String(decoding: line.dropFirst(prefix.count), as: UTF8.self)) else { continue }
+                    box.ids.append(id)
+                    if id >= last { break reading }
+                }
+                pending.removeSubrange(...end)
+            }
+            box.done.signal()
+        }
+        self.box = box
+        thread.start()
+    }
+
+    private let box: Box
+    private final class Box: @unchecked Sendable {
+        var ids: [Int] = []
+        var text: [UInt8] = []
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    /// Waits for the reader to stop; its ids and text.
+    func wait() -> (ids: [Int], text: String) {
+        box.done.wait()
+        return (box.ids, String(decoding: box.text, as: UTF8.self))
+    }
+}
+
+@Suite(.serialized, .timeLimit(.minutes(5))) struct UIServiceTests {
     @Test func summaryHasTheFieldsOfTheContract() throws {
         let ui = try UIFixture()
         ui.pending("a1")
@@ -178,56 +275,80 @@ final class UIFixture: @unchecked Sendable {
     }
 
     @Test func burstsAreCoalescedAndAStalledClientDoesNotHoldTheOthers() throws {
-        let ui = try UIFixture()
-        let stalled = ui.stream()
+        let ui = try UIFixture(sendTimeout: .seconds(2))
+        let stalled = ui.stalledStream()
         defer { close(stalled) }
-        var small: Int32 = 4096
-        setsockopt(stalled, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
         let healthy = ui.stream()
         defer { close(healthy) }
-        _ = ui.read(healthy, timeout: 1) { $0.contains("event: summary") }
-        for id in 0..<100 { ui.pending("p\(id)") }  // one burst of queue changes
-        let burst = ui.read(healthy, timeout: 2) { $0.contains("event: action") }
-        #expect(burst.components(separatedBy: "event: action").count - 1 <= 3, "a burst of 100 changes is a few messages, not 100")
-        // 15 MB of events: past what the kernel buffers for the stalled client plus its
-        // 4 MiB backlog limit, while the healthy one reads as they come.
-        nonisolated(unsafe) var received = ""
-        // A reader that keeps up: it only looks for the last id in what just arrived.
-        let reader = Thread {
-            let want = Array("id: 250\n".utf8)
-            var window: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
-            let deadline = Date().addingTimeInterval(20)
-            while Date() < deadline {
-                var poller = pollfd(fd: healthy, events: Int16(POLLIN), revents: 0)
-                guard poll(&poller, 1, 50) > 0 else { continue }
-                let n = buffer.withUnsafeMutableBytes { recv(healthy, $0.baseAddress, $0.count, 0) }
-                if n <= 0 { break }
-                window = Array(window.suffix(want.count)) + buffer[0..<n]
-                if window.firstRange(of: want) != nil {
-                    received = "id: 250\n"
-                    break
-                }
-            }
-        }
-        reader.start()
+        _ = ui.read(healthy, timeout: 5) { $0.contains("event: summary") }
+        ui.pendingBurst((0..<100).map { "p\($0)" })
+        let named = { (text: String) in (0..<100).allSatisfy { text.contains("\"p\($0)\"") } }
+        let burst = ui.read(healthy, timeout: 10, until: named)
+        #expect(named(burst), "every change is named: coalesced, not dropped")
+        #expect(burst.components(separatedBy: "event: action").count - 1 <= 5, "a burst of 100 changes is a few messages, not 100")
+        // 15 MB of events, far past what the kernel buffers for the stalled client, while the
+        // healthy one reads at whatever pace this machine allows.
+        let reader = IDCollector(healthy, until: 250)
         let padding = "\"" + String(repeating: "x", count: 60_000) + "\""
         for block in 0..<25 {
             ui.log((block * 10 + 1)...(block * 10 + 10), data: padding)
             usleep(40_000)
         }
-        while reader.isExecuting { usleep(10_000) }
-        #expect(received.contains("id: 250\n"), "the healthy client got everything")
-        // The stalled one was cut off: after what its buffers held, the server closed it.
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        var ended = false
-        let deadline = Date().addingTimeInterval(10)
-        while !ended && Date() < deadline {
-            var poller = pollfd(fd: stalled, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 50) > 0 else { continue }
-            ended = recv(stalled, &chunk, chunk.count, 0) <= 0
+        #expect(reader.wait().ids == Array(1...250), "the healthy client got every event once, in order")
+        // The stalled one held no more than back-pressure allows, and the send timeout ended it.
+        #expect(ui.isReset(stalled, within: 30), "the stalled client is still connected")
+        let queued = try #require(ui.maxQueuedBytes())
+        #expect(queued <= EventStream.lowWater + 4 * EventStream.pageBytes, "\(queued) bytes queued for one client")
+    }
+
+    @Test func aReconnectFarBehindIsReplayedInPagesThenGoesLive() throws {
+        let ui = try UIFixture(sendTimeout: .seconds(2))
+        // Two segments, 8 MB: many pages, and more than the kernel holds for a client.
+        let padding = "\"" + String(repeating: "y", count: 2_000) + "\""
+        ui.log(1...2000, data: padding)
+        ui.log(2001...4000, data: padding, day: "2026-11-27", segment: 2001)
+        let stalled = ui.stalledStream(path: "/stream?lastEventId=0")
+        defer { close(stalled) }
+        let behind = ui.stream(["Last-Event-ID: 10"])
+        defer { close(behind) }
+        let replay = IDCollector(behind, until: 4000, keepText: true)
+        let replayed = replay.wait()
+        #expect(replayed.ids == Array(11...4000), "every missed event once, in order")
+        #expect(replayed.text.components(separatedBy: "\r\n\r\n").first?.hasPrefix("HTTP/1.1 200 OK") == true)
+        // The collector may have read the summary along with the last event.
+        let afterReplay = replayed.text.components(separatedBy: "id: 4000\n").last ?? ""
+        let summary = afterReplay.contains("event: summary") ? afterReplay : ui.read(behind, timeout: 5) { $0.contains("event: summary") }
+        #expect(summary.contains("event: summary"), "the summary follows the replay")
+        ui.log(4001...4001, day: "2026-11-27", segment: 2001)
+        #expect(IDCollector(behind, until: 4001).wait().ids == [4001], "live after the replay, without a repeat")
+        #expect(ui.isReset(stalled, within: 30), "a replay nobody reads ends by the send timeout")
+        let queued = try #require(ui.maxQueuedBytes())
+        #expect(queued <= EventStream.lowWater + 4 * EventStream.pageBytes, "\(queued) bytes queued for one client")
+    }
+
+    @Test func anIDTheLogNeverIssuedGoesLiveAndHugeIDsDoNotOverflow() throws {
+        let ui = try UIFixture()
+        ui.log(1...3)
+        ui.log(4...5, day: "2026-11-27", segment: 4)
+        // A tab left open across a fresh root: its id is past this log's end.
+        let ahead = ui.stream(["Last-Event-ID: 999999"])
+        defer { close(ahead) }
+        #expect(ui.read(ahead, timeout: 5) { $0.contains("event: summary") }.contains("event: summary"))
+        let largest = "9223372036854775807"
+        let huge = ui.stream(path: "/stream?lastEventId=" + largest)
+        defer { close(huge) }
+        #expect(ui.read(huge, timeout: 5) { $0.contains("event: summary") }.contains("event: summary"))
+        let hugeHeader = ui.stream(["Last-Event-ID: " + largest])
+        defer { close(hugeHeader) }
+        #expect(ui.read(hugeHeader, timeout: 5) { $0.contains("event: summary") }.contains("event: summary"))
+        let (status, answer) = ui.request("GET", "/api/events?after=" + largest)
+        #expect(status == 200 && answer.hasSuffix("\r\n\r\n[]"), "past the end is an empty list")
+        #expect(ui.request("GET", "/api/events?after=9223372036854775808").0 == 400, "not a seq")
+        #expect(ui.request("GET", "/api/events?after=3&limit=1000").1.hasSuffix(#""seq":5,"receivedAt":"2026-11-26T15:00:00.000Z"}]"#))
+        ui.log(6...6, day: "2026-11-27", segment: 4)
+        for fd in [ahead, huge, hugeHeader] {
+            #expect(ui.read(fd, timeout: 5) { $0.contains("id: 6\n") }.contains("id: 6\n"), "live from the moment it connected")
         }
-        #expect(ended, "the stalled client is still connected")
     }
 
     @Test func approveAgainstSupersedeHasOneWinnerEachTime() throws {

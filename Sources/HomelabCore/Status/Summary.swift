@@ -27,7 +27,7 @@ public enum Summary {
             "actions": .object(actions),
             "services": .object(services),
         ]
-        if let last = EventLogFiles.last(in: root.events) {
+        if let last = EventLogCursor.lastEvent(in: root.events) {
             summary["lastEvent"] = .object(["seq": .int(last.seq), "type": .string(last.type), "receivedAt": .string(last.receivedAt)])
         } else {
             summary["lastEvent"] = .null

@@ -5,15 +5,18 @@ import FSWatch
 
 /// An HTTP/1.1 server on the reactor: one listening socket, connections with keep-alive and
 /// pipelining (answers in request order), one deadline for a whole header block so a slow
-/// client cannot hold a connection, an idle timeout between requests, and a cap on
-/// connections. Handlers run on the loop and answer at once, or take the connection over
-/// for a stream (`Connection.stream`).
+/// client cannot hold a connection, an idle timeout between requests, a send timeout for a
+/// peer that stops reading, and a cap on connections. Handlers run on the loop and answer at
+/// once, or take the connection over for a stream (`Connection.stream`).
 public final class HTTPServer {
     public struct Settings: Sendable {
         public var limits = HTTPParser.Limits()
         public var headerDeadline: Duration = .seconds(10)
         public var idleTimeout: Duration = .seconds(75)
         public var maxConnections = 10_000
+        /// A connection whose queued output makes no progress for this long is reset (nginx's
+        /// `send_timeout`): what ends a client that never reads, whatever it is sent.
+        public var sendTimeout: Duration = .seconds(60)
         public init() {}
     }
 
@@ -78,10 +81,21 @@ public final class HTTPServer {
         private var output: [UInt8] = []
         private var closeAfterWrite = false
         private var deadline: LoopTimer?
+        private var sendTimer: LoopTimer?
+        private var lastProgress = MonotonicTime.now()
         /// Set once a handler took the connection over for a stream.
         public private(set) var streaming = false
         /// Called when a streaming connection ends.
         public var onClose: (() -> Void)?
+        /// Called once queued output that reached `drainThreshold` has been written down below
+        /// it — never from inside `send`, so an owner may refill from the callback.
+        public var onDrained: (() -> Void)?
+        public var drainThreshold = 256 << 10
+        private var reachedThreshold = false
+        /// The most bytes ever queued at once (what back-pressure kept it to).
+        public private(set) var maxPendingBytes = 0
+        /// Set when the send timeout ended the connection.
+        public private(set) var timedOutSending = false
         private let peer: sockaddr_in
         /// `IP:PORT` of the client (formatted when asked: only approvals and warnings need it).
         public var remoteAddress: String { Socket.describe(peer) }
@@ -100,6 +114,7 @@ public final class HTTPServer {
 
         /// Bytes waiting to be written (for back-pressure on streams).
         public var pendingBytes: Int { output.count }
+        public var isOpen: Bool { token != nil }
 
         /// Takes the connection over: the handler writes to it with `send` from now on.
         public func stream(headers: HTTPResponse) {
@@ -113,11 +128,43 @@ public final class HTTPServer {
             guard token != nil else { return }
             queue(bytes)
             flush()
+            if reachedThreshold && output.count < drainThreshold {
+                // Written down at once: no writable event will follow, so tell the owner on
+                // the next turn rather than re-enter it from its own `send`.
+                server.reactor.runSoon { [weak self] in self?.drained() }
+            }
+        }
+
+        private func drained() {
+            guard token != nil, reachedThreshold, output.count < drainThreshold else { return }
+            reachedThreshold = false
+            onDrained?()
+        }
+
+        /// Progress is checked when the timer fires rather than the timer moved on every write:
+        /// a stream writes often, and moving a timer costs more than reading the clock.
+        private func armSendTimer(from start: MonotonicTime) {
+            if sendTimer == nil {
+                sendTimer = server.reactor.timer { [unowned self] in sendTimedOut() }
+            }
+            sendTimer?.schedule(at: start + server.settings.sendTimeout)
+        }
+
+        private func sendTimedOut() {
+            guard token != nil, !output.isEmpty else { return }
+            if MonotonicTime.now() - lastProgress < server.settings.sendTimeout {
+                armSendTimer(from: lastProgress)
+                return
+            }
+            timedOutSending = true
+            abort()
         }
 
         /// Adds to what is waiting to be written; into an empty queue without a copy.
         private func queue(_ bytes: [UInt8]) {
             if output.isEmpty { output = bytes } else { output += bytes }
+            maxPendingBytes = max(maxPendingBytes, output.count)
+            if output.count >= drainThreshold { reachedThreshold = true }
         }
 
         /// Drops the connection and whatever is still queued for it (a reset, not a close
@@ -136,6 +183,9 @@ public final class HTTPServer {
             self.token = nil
             deadline?.cancel()
             deadline = nil
+            sendTimer?.cancel()
+            sendTimer = nil
+            onDrained = nil
             server.closed(self)
             onClose?()
             onClose = nil
@@ -143,7 +193,10 @@ public final class HTTPServer {
 
         private func ready(_ readiness: Readiness) {
             if readiness.contains(.readable) || readiness.contains(.hangup) { readInput() }
-            if token != nil && readiness.contains(.writable) { flush() }
+            if token != nil && readiness.contains(.writable) {
+                flush()
+                drained()
+            }
         }
 
         private func readInput() {
@@ -212,21 +265,30 @@ public final class HTTPServer {
 
         private func flush() {
             guard let token, let fd = server.reactor.descriptor(token) else { return }
+            var wrote = false
+            defer { if wrote { lastProgress = .now() } }
             while !output.isEmpty {
                 let n = output.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 if n > 0 {
+                    wrote = true
                     // All of it (the usual case) drops the buffer rather than shifting it.
                     if n == output.count { output = [] } else { output.removeFirst(n) }
                     continue
                 }
                 if Errno.current == .wouldBlock {
                     try? server.reactor.setInterest([.readable, .writable], for: token)
+                    if sendTimer?.isScheduled != true {
+                        // The output was empty until now: its wait starts here.
+                        lastProgress = .now()
+                        armSendTimer(from: lastProgress)
+                    }
                     return
                 }
                 if Errno.current == .interrupted { continue }
                 close()
                 return
             }
+            sendTimer?.cancel()
             try? server.reactor.setInterest(.readable, for: token)
             // close() alone sends the FIN (a shutdown first only cost a system call).
             if closeAfterWrite { close() }
