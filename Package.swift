@@ -14,7 +14,7 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")]
         ),
         .target(name: "FSWatch", dependencies: ["CLinuxShim"]),
-        .target(name: "HomelabCore", dependencies: ["FSWatch", "CLinuxShim"]),
+        .target(name: "HomelabCore", dependencies: ["FSWatch"]),
         .target(name: "Observer", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Supervisor", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Executor", dependencies: ["HomelabCore", "FSWatch"]),

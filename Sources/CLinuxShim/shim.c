@@ -1,7 +1,6 @@
 #include "CLinuxShim.h"
 
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <linux/fs.h>
 
@@ -98,19 +97,6 @@ int CLinuxShim_tgkill(pid_t tid, int sig) { return (int)syscall(SYS_tgkill, getp
 pid_t CLinuxShim_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 int CLinuxShim_errno(void) { return errno; }
-
-int CLinuxShim_random(void *buffer, size_t count) {
-    size_t done = 0;
-    while (done < count) {
-        ssize_t n = getrandom((char *)buffer + done, count - done, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    return 0;
-}
 
 int CLinuxShim_rename_exchange(const char *a, const char *b) {
     return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);

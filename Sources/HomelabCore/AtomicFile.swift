@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShim
 import FSWatch
 
 /// The one way any service writes a file under the runtime root: the bytes go to a hidden
@@ -57,9 +56,9 @@ public enum AtomicFile {
         guard written == bytes.count else { throw SystemError("pwrite", .invalidArgument, subject: "\(spare): short write") }
         try systemCall("ftruncate", spare) { ftruncate(fd.rawValue, off_t(bytes.count)) }
         fd.close()
-        if CLinuxShim_rename_exchange(spare, path) != 0 {
-            let errno = Errno.current
-            guard errno == .noSuchFile else { throw SystemError("renameat2(RENAME_EXCHANGE)", errno, subject: "\(spare) <-> \(path)") }
+        do {
+            try FileSystem.exchange(spare, path)
+        } catch where error.errno == .noSuchFile {
             try rename(spare, to: path)  // the first write: nothing to swap with yet
         }
     }

@@ -1,6 +1,7 @@
 // The few Linux facilities Swift's Glibc module does not export (or exports only as
-// macros): epoll, eventfd, timerfd, signalfd, inotify, pidfd and prctl. Each helper is a
-// direct pass-through; errno is left exactly as the kernel set it.
+// macros): epoll, eventfd, timerfd, signalfd, inotify, pidfd, prctl, renameat2, getrandom
+// and malloc_trim. Each helper is a direct pass-through; errno is left exactly as the kernel
+// set it.
 #ifndef CLINUXSHIM_H
 #define CLINUXSHIM_H
 
@@ -13,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -59,9 +61,6 @@ int CLinuxShim_rename_exchange(const char *a, const char *b);
 // Accepts a connection as a non-blocking, close-on-exec socket (accept4); -1 with errno.
 // The peer's IPv4 address lands in *peer (may be NULL).
 int CLinuxShim_accept(int listener, struct sockaddr_in *peer);
-
-// Fills `buffer` with `count` random bytes from the kernel; returns 0, or -1 with errno.
-int CLinuxShim_random(void *buffer, size_t count);
 
 // Starts `path` with `argv` and `envp` (NULL-terminated) in `cwd`, its stdout and stderr on
 // `output_fd`, stdin from /dev/null, in a new process group, with SIGKILL as its parent-death
