@@ -25,7 +25,7 @@ let package = Package(
             name: "homelab",
             dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI", "Demo", "Collector"]
         ),
-        .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "CLinuxShim"]),
+        .testTarget(name: "FSWatchTests", dependencies: ["FSWatch"]),
         .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch"]),
         .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HomelabCore", "FSWatch"]),

@@ -75,8 +75,6 @@ int CLinuxShim_inotify_init(void) { return inotify_init1(IN_NONBLOCK | IN_CLOEXE
 
 #include <fcntl.h>
 
-int CLinuxShim_pipe(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
-
 int CLinuxShim_output_pipe(int fds[2]) {
     if (pipe2(fds, O_CLOEXEC) != 0) return -1;
     int flags = fcntl(fds[0], F_GETFL);
@@ -91,10 +89,6 @@ int CLinuxShim_output_pipe(int fds[2]) {
 }
 
 int CLinuxShim_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
-
-int CLinuxShim_tgkill(pid_t tid, int sig) { return (int)syscall(SYS_tgkill, getpid(), tid, sig); }
-
-pid_t CLinuxShim_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 int CLinuxShim_errno(void) { return errno; }
 

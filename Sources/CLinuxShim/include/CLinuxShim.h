@@ -44,16 +44,11 @@ int CLinuxShim_signalfd_read(int fd, int32_t *pid);
 
 int CLinuxShim_inotify_init(void);
 
-// A non-blocking, close-on-exec pipe: fds[0] reads, fds[1] writes.
-int CLinuxShim_pipe(int fds[2]);
 // A pipe for a child's output: fds[0] (ours) non-blocking, fds[1] (the child's) blocking;
 // both close-on-exec (the child gets fds[1] through dup2, which clears the flag).
 int CLinuxShim_output_pipe(int fds[2]);
 
 int CLinuxShim_pidfd_open(pid_t pid);
-// Sends `sig` to one thread of this process.
-int CLinuxShim_tgkill(pid_t tid, int sig);
-pid_t CLinuxShim_gettid(void);
 
 // Atomically swaps the two names (renameat2 with RENAME_EXCHANGE); -1 with errno on failure.
 int CLinuxShim_rename_exchange(const char *a, const char *b);
