@@ -43,12 +43,6 @@ extension FileDescriptor {
         try FileDescriptor.writeAll(bytes, to: rawValue)
     }
 
-    /// Reads up to `buffer.count` bytes; `nil` when a non-blocking descriptor has none now.
-    /// The corresponding C function is `read`.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
-        try FileDescriptor.read(rawValue, into: buffer)
-    }
-
     /// `writeAll` for a descriptor owned elsewhere (a reactor, a long-lived log).
     public static func writeAll(_ bytes: [UInt8], to fd: Int32) throws(SystemError) {
         var offset = 0
@@ -60,7 +54,8 @@ extension FileDescriptor {
         }
     }
 
-    /// `read` for a descriptor owned elsewhere.
+    /// Reads up to `buffer.count` bytes; `nil` when a non-blocking descriptor has none now.
+    /// The corresponding C function is `read`.
     public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
         try systemCallUnlessWouldBlock("read", "fd \(fd)") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
@@ -70,10 +65,8 @@ extension FileDescriptor {
         try systemCall("fsync", "fd \(rawValue)") { Glibc.fsync(rawValue) }
     }
 
-    /// Flushes data but not metadata the next read does not need.
-    /// The corresponding C function is `fdatasync`.
-    public func syncData() throws(SystemError) { try FileDescriptor.syncData(rawValue) }
-
+    /// Flushes data but not metadata the next read does not need, for a descriptor owned
+    /// elsewhere (the event log's segment). The corresponding C function is `fdatasync`.
     public static func syncData(_ fd: Int32) throws(SystemError) {
         try systemCall("fdatasync", "fd \(fd)") { Glibc.fdatasync(fd) }
     }
