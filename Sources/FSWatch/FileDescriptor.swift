@@ -2,8 +2,8 @@
 import Glibc
 #endif
 
-/// The single owner of an open file descriptor: it is closed exactly once, either by
-/// `close()`, by handing it on with `release()`, or when the owner goes away.
+/// The single owner of an open file descriptor: it is closed exactly once, by `close()`, by
+/// `closeAfter(_:)`, or by whoever takes it over (`release()`, a reactor's `register`).
 public struct FileDescriptor: ~Copyable {
     public let rawValue: Int32
 
@@ -24,6 +24,19 @@ public struct FileDescriptor: ~Copyable {
         let raw = rawValue
         discard self
         return raw
+    }
+
+    /// Runs `body` with the descriptor, then closes it, whether `body` returned or threw.
+    public consuming func closeAfter<R, E: Error>(_ body: (borrowing FileDescriptor) throws(E) -> R) throws(E) -> R {
+        let result: R
+        do {
+            result = try body(self)
+        } catch {
+            close()
+            throw error
+        }
+        close()
+        return result
     }
 
     deinit { _ = Glibc.close(rawValue) }

@@ -20,18 +20,23 @@ public enum Socket {
         }
         let fd = try systemCall("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0) }
         let owner = FileDescriptor(owning: fd)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        try withUnsafePointer(to: &socketAddress) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                _ = try systemCall("bind", address) { bind(fd, raw, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        }
-        try systemCall("listen", address) { Glibc.listen(fd, 4096) }
         var bound = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &bound) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        do {
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            try withUnsafePointer(to: &socketAddress) { pointer in
+                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    _ = try systemCall("bind", address) { bind(fd, raw, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+            }
+            try systemCall("listen", address) { Glibc.listen(fd, 4096) }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &bound) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+        } catch {
+            owner.close()
+            throw error
         }
         return (owner.release(), UInt16(bigEndian: bound.sin_port))
     }

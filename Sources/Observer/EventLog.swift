@@ -103,7 +103,15 @@ final class EventLog {
 
     private func recover() throws(SystemError) {
         guard let last = EventLogFiles.segments(in: folder).last else { return }
-        let file = try FileDescriptor.open(last.path, O_RDWR)
+        let size = try FileDescriptor.open(last.path, O_RDWR).closeAfter { file throws(SystemError) in try recover(last, file) }
+        // Continue appending to the last segment.
+        fd = try FileDescriptor.open(last.path, O_WRONLY | O_APPEND).release()
+        current = last
+        currentSize = size
+    }
+
+    /// Cuts a torn last line off `last`, reads back its last batch; returns its new size.
+    private func recover(_ last: Segment, _ file: borrowing FileDescriptor) throws(SystemError) -> Int {
         var info = stat()
         try systemCall("fstat", last.path) { fstat(file.rawValue, &info) }
         var size = Int(info.st_size)
@@ -153,11 +161,7 @@ final class EventLog {
             }
             window *= 2
         }
-        file.close()
-        // Continue appending to the last segment.
-        fd = try FileDescriptor.open(last.path, O_WRONLY | O_APPEND).release()
-        current = last
-        currentSize = size
+        return size
     }
 
     private static func readAt(_ file: borrowing FileDescriptor, _ path: String, _ offset: Int, _ count: Int) throws(SystemError) -> [UInt8] {

@@ -32,32 +32,32 @@ public enum EventLogFiles {
 
     /// Splits a segment into lines, reading it in large chunks.
     public static func forEachLine(in path: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
-        let file = try FileDescriptor.open(path, O_RDONLY)
-        let fd = file.rawValue
-        var buffer = [UInt8](repeating: 0, count: 4 << 20)
-        var filled = 0
-        while true {
-            if filled == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
-            let n = try buffer.withUnsafeMutableBytes { raw in
-                try FileDescriptor.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...])) ?? 0
-            }
-            if n == 0 { break }
-            filled += n
-            var consumed = 0
-            try buffer.withUnsafeBufferPointer { all in
-                while let newline = all[consumed..<filled].firstIndex(of: 0x0A) {
-                    try body(UnsafeBufferPointer(rebasing: all[consumed..<newline]))
-                    consumed = newline + 1
+        try FileDescriptor.open(path, O_RDONLY).closeAfter { file in
+            let fd = file.rawValue
+            var buffer = [UInt8](repeating: 0, count: 4 << 20)
+            var filled = 0
+            while true {
+                if filled == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
+                let n = try buffer.withUnsafeMutableBytes { raw in
+                    try FileDescriptor.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...])) ?? 0
                 }
-            }
-            if consumed > 0 {
-                buffer.withUnsafeMutableBufferPointer { all in
-                    _ = memmove(all.baseAddress!, all.baseAddress! + consumed, filled - consumed)
+                if n == 0 { break }
+                filled += n
+                var consumed = 0
+                try buffer.withUnsafeBufferPointer { all in
+                    while let newline = all[consumed..<filled].firstIndex(of: 0x0A) {
+                        try body(UnsafeBufferPointer(rebasing: all[consumed..<newline]))
+                        consumed = newline + 1
+                    }
                 }
-                filled -= consumed
+                if consumed > 0 {
+                    buffer.withUnsafeMutableBufferPointer { all in
+                        _ = memmove(all.baseAddress!, all.baseAddress! + consumed, filled - consumed)
+                    }
+                    filled -= consumed
+                }
             }
         }
-        file.close()
     }
 
     private static func isDay(_ name: String) -> Bool {
@@ -87,16 +87,17 @@ public enum EventLogFiles {
     /// The last event in the log, read from the end of the last segment.
     public static func last(in folder: String) -> LoggedEvent? {
         guard let segment = segments(in: folder).last else { return nil }
-        let fd = open(segment.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size > 0 else { return nil }
-        let count = Int(min(info.st_size, 1 << 21))
-        var bytes = [UInt8](repeating: 0, count: count)
-        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(Int(info.st_size) - count)) }
-        guard n == count, let end = bytes.lastIndex(of: 0x0A) else { return nil }
-        let start = bytes[..<end].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
-        return bytes.withUnsafeBufferPointer { LoggedEvent(line: UnsafeBufferPointer(rebasing: $0[start..<end])) }
+        guard let file = try? FileDescriptor.open(segment.path, O_RDONLY) else { return nil }
+        return file.closeAfter { file in
+            let fd = file.rawValue
+            var info = stat()
+            guard fstat(fd, &info) == 0, info.st_size > 0 else { return nil }
+            let count = Int(min(info.st_size, 1 << 21))
+            var bytes = [UInt8](repeating: 0, count: count)
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(Int(info.st_size) - count)) }
+            guard n == count, let end = bytes.lastIndex(of: 0x0A) else { return nil }
+            let start = bytes[..<end].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+            return bytes.withUnsafeBufferPointer { LoggedEvent(line: UnsafeBufferPointer(rebasing: $0[start..<end])) }
+        }
     }
 }
