@@ -4,6 +4,7 @@ import Glibc
 
 /// The single owner of an open file descriptor: it is closed exactly once, by `close()`, by
 /// `closeAfter(_:)`, or by whoever takes it over (`release()`, a reactor's `register`).
+/// Dropping it open is a bug: debug builds trap; release builds still close it.
 public struct FileDescriptor: ~Copyable {
     public let rawValue: Int32
 
@@ -39,7 +40,12 @@ public struct FileDescriptor: ~Copyable {
         return result
     }
 
-    deinit { _ = Glibc.close(rawValue) }
+    deinit {
+        // Closed here, it closed at a moment nobody chose (on an error path, usually): debug
+        // builds stop at the culprit, as swift-subprocess's IODescriptor and NIO's BaseSocket do.
+        assertionFailure("leak of open descriptor \(rawValue)")
+        _ = Glibc.close(rawValue)
+    }
 }
 
 extension FileDescriptor {
