@@ -73,6 +73,17 @@ extension FileDescriptor {
         }
     }
 
+    /// Writes all of `bytes` at `offset`, continuing after short writes; the file position
+    /// does not move. The corresponding C function is `pwrite`.
+    public func writeAll(_ bytes: [UInt8], at offset: Int) throws(SystemError) {
+        var done = 0
+        while done < bytes.count {
+            done += try systemCall("pwrite", "fd \(rawValue)") {
+                bytes.withUnsafeBytes { pwrite(rawValue, $0.baseAddress! + done, $0.count - done, off_t(offset + done)) }
+            }
+        }
+    }
+
     /// Reads up to `buffer.count` bytes; `nil` when a non-blocking descriptor has none now.
     /// The corresponding C function is `read`.
     public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {

@@ -51,10 +51,7 @@ public enum AtomicFile {
         let (folder, name) = split(path)
         let spare = "\(folder)/.\(name).spare"
         try FileDescriptor.open(spare, O_WRONLY | O_CREAT, mode: 0o644).closeAfter { file throws(SystemError) in
-            let written = try systemCall("pwrite", spare) {
-                bytes.withUnsafeBytes { pwrite(file.rawValue, $0.baseAddress, $0.count, 0) }
-            }
-            guard written == bytes.count else { throw SystemError("pwrite", .invalidArgument, subject: "\(spare): short write") }
+            try file.writeAll(bytes, at: 0)
             try systemCall("ftruncate", spare) { ftruncate(file.rawValue, off_t(bytes.count)) }
         }
         do {

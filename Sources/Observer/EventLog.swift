@@ -26,7 +26,7 @@ final class EventLog {
     private var current: Segment?
     private var currentSize = 0
 
-    init(folder: String) throws(SystemError) {
+    init(folder: String) throws {
         self.folder = folder
         try recover()
     }
@@ -87,11 +87,11 @@ final class EventLog {
             if index + 1 < all.count && all[index + 1].firstSeq <= seq + 1 { continue }
             try EventLogFiles.forEachLine(in: segment.path) { line in
                 guard let event = LoggedEvent(line: line) else {
-                    throw LogError("\(segment.path): a line that is not a log event near seq \(expected)")
+                    throw LogError(.notAnEvent, "\(segment.path): a line that is not a log event near seq \(expected)")
                 }
                 if event.seq < expected { return }
                 guard event.seq == expected else {
-                    throw LogError("\(segment.path): seq \(event.seq) where \(expected) was expected")
+                    throw LogError(.seqOutOfOrder, "\(segment.path): seq \(event.seq) where \(expected) was expected")
                 }
                 body(event)
                 expected += 1
@@ -101,9 +101,9 @@ final class EventLog {
 
     // MARK: Recovery
 
-    private func recover() throws(SystemError) {
+    private func recover() throws {
         guard let last = EventLogFiles.segments(in: folder).last else { return }
-        let size = try FileDescriptor.open(last.path, O_RDWR).closeAfter { file throws(SystemError) in try recover(last, file) }
+        let size = try FileDescriptor.open(last.path, O_RDWR).closeAfter { file in try recover(last, file) }
         // Continue appending to the last segment.
         fd = try FileDescriptor.open(last.path, O_WRONLY | O_APPEND).release()
         current = last
@@ -111,7 +111,7 @@ final class EventLog {
     }
 
     /// Cuts a torn last line off `last`, reads back its last batch; returns its new size.
-    private func recover(_ last: Segment, _ file: borrowing FileDescriptor) throws(SystemError) -> Int {
+    private func recover(_ last: Segment, _ file: borrowing FileDescriptor) throws -> Int {
         var info = stat()
         try systemCall("fstat", last.path) { fstat(file.rawValue, &info) }
         var size = Int(info.st_size)
@@ -146,7 +146,7 @@ final class EventLog {
             while let newline = bytes[lineStart...].firstIndex(of: 0x0A) {
                 let event = bytes.withUnsafeBufferPointer { LoggedEvent(line: UnsafeBufferPointer(rebasing: $0[lineStart..<newline])) }
                 guard let event else {
-                    throw SystemError("read", .invalidArgument, subject: "\(last.path): a line that is not a log event")
+                    throw LogError(.notAnEvent, "\(last.path): a line that is not a log event")
                 }
                 events.append(event)
                 lineStart = newline + 1
@@ -179,7 +179,13 @@ final class EventLog {
 
 }
 
+/// The log's own bytes are wrong (no errno: the kernel did its part), naming the segment.
 struct LogError: Error, CustomStringConvertible {
+    enum Code { case notAnEvent, seqOutOfOrder }
+    let code: Code
     let description: String
-    init(_ description: String) { self.description = description }
+    init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
 }

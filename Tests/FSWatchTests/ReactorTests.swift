@@ -164,4 +164,9 @@ import Testing
             "\(error)" == "open /nonexistent/file.json: No such file or directory (ENOENT)"
         }
     }
+
+    @Test func aMalformedAddressIsRefusedWithoutAnErrno() {
+        #expect { _ = try Socket.listen("127.0.0.1") } throws: { ($0 as? AddressError)?.code == .notHostAndPort }
+        #expect { _ = try Socket.listen("localhost:80") } throws: { ($0 as? AddressError)?.code == .notIPv4 }
+    }
 }
