@@ -61,7 +61,9 @@ public final class Reactor {
                 if wake.stopRequested { self.stop() }
             }
         } catch {
-            _ = Glibc.close(epoll)
+            // Leaves epoll at -1: the deinit, which runs for an init that throws this late,
+            // must not close the number again.
+            shutdown()
             throw error
         }
     }
