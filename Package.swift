@@ -14,7 +14,7 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")]
         ),
         .target(name: "FSWatch", dependencies: ["CLinuxShim"]),
-        .target(name: "HomelabCore", dependencies: ["FSWatch", "CLinuxShim"]),
+        .target(name: "HomelabCore", dependencies: ["FSWatch"]),
         .target(name: "Observer", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Supervisor", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Executor", dependencies: ["HomelabCore", "FSWatch"]),
@@ -36,7 +36,7 @@ let package = Package(
         ),
         // What the test targets share: temporary folders, process checks, loopback clients.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "CLinuxShim", "TestSupport"]),
+        .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "TestSupport"]),
         .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HomelabCore", "FSWatch"]),

@@ -1,7 +1,6 @@
 #include "CLinuxShim.h"
 
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <linux/fs.h>
 
@@ -76,8 +75,6 @@ int CLinuxShim_inotify_init(void) { return inotify_init1(IN_NONBLOCK | IN_CLOEXE
 
 #include <fcntl.h>
 
-int CLinuxShim_pipe(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
-
 int CLinuxShim_output_pipe(int fds[2]) {
     if (pipe2(fds, O_CLOEXEC) != 0) return -1;
     int flags = fcntl(fds[0], F_GETFL);
@@ -93,24 +90,7 @@ int CLinuxShim_output_pipe(int fds[2]) {
 
 int CLinuxShim_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
-int CLinuxShim_tgkill(pid_t tid, int sig) { return (int)syscall(SYS_tgkill, getpid(), tid, sig); }
-
-pid_t CLinuxShim_gettid(void) { return (pid_t)syscall(SYS_gettid); }
-
 int CLinuxShim_errno(void) { return errno; }
-
-int CLinuxShim_random(void *buffer, size_t count) {
-    size_t done = 0;
-    while (done < count) {
-        ssize_t n = getrandom((char *)buffer + done, count - done, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    return 0;
-}
 
 int CLinuxShim_rename_exchange(const char *a, const char *b) {
     return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);

@@ -7,10 +7,10 @@ import CLinuxShim
 /// (new process group, SIGKILL when its parent dies, output on one pipe), a pidfd that turns
 /// readable when it exits, and signals to its whole group.
 public enum ChildProcess {
-    public struct Started {
+    public struct Started: ~Copyable {
         public let pid: pid_t
         /// Our end of the child's stdout and stderr (non-blocking).
-        public let output: Int32
+        public let output: FileDescriptor
     }
 
     /// Starts `argv` (argv[0] a path) with `environment` in `folder`.
@@ -18,6 +18,7 @@ public enum ChildProcess {
     public static func spawn(_ argv: [String], environment: [String: String], folder: String) throws(SystemError) -> Started {
         var ends: [Int32] = [-1, -1]
         try systemCall("pipe2") { CLinuxShim_output_pipe(&ends) }
+        let ours = FileDescriptor(owning: ends[0]), theirs = FileDescriptor(owning: ends[1])
         let arguments = argv.map { strdup($0) } + [nil]
         let variables = environment.keys.sorted().map { strdup("\($0)=\(environment[$0]!)") } + [nil]
         defer {
@@ -26,16 +27,16 @@ public enum ChildProcess {
         }
         let pid = arguments.withUnsafeBufferPointer { args in
             variables.withUnsafeBufferPointer { vars in
-                CLinuxShim_spawn(argv[0], args.baseAddress, vars.baseAddress, folder, ends[1])
+                CLinuxShim_spawn(argv[0], args.baseAddress, vars.baseAddress, folder, theirs.rawValue)
             }
         }
         let errno = Errno.current
-        close(ends[1])
+        theirs.close()
         guard pid > 0 else {
-            close(ends[0])
+            ours.close()
             throw SystemError("execve", errno, subject: argv[0])
         }
-        return Started(pid: pid, output: ends[0])
+        return Started(pid: pid, output: ours)
     }
 
     /// A descriptor that turns readable when `pid` exits. The corresponding C function is `pidfd_open`.

@@ -121,14 +121,6 @@ public final class DirectoryWatch {
         folders.removeAll()
     }
 
-    /// Lists the whole tree again and reports every file in it.
-    public func rescan() {
-        var found: [WatchEvent] = []
-        rescans += 1
-        scanAll(into: &found)
-        deliver(found)
-    }
-
     private func deliver(_ events: [WatchEvent]) {
         if !events.isEmpty { handler(events) }
     }

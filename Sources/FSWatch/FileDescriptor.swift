@@ -2,8 +2,9 @@
 import Glibc
 #endif
 
-/// The single owner of an open file descriptor: it is closed exactly once, either by
-/// `close()`, by handing it on with `release()`, or when the owner goes away.
+/// The single owner of an open file descriptor: it is closed exactly once, by `close()`, by
+/// `closeAfter(_:)`, or by whoever takes it over (`release()`, a reactor's `register`).
+/// Dropping it open is a bug: debug builds trap; release builds still close it.
 public struct FileDescriptor: ~Copyable {
     public let rawValue: Int32
 
@@ -26,7 +27,25 @@ public struct FileDescriptor: ~Copyable {
         return raw
     }
 
-    deinit { _ = Glibc.close(rawValue) }
+    /// Runs `body` with the descriptor, then closes it, whether `body` returned or threw.
+    public consuming func closeAfter<R, E: Error>(_ body: (borrowing FileDescriptor) throws(E) -> R) throws(E) -> R {
+        let result: R
+        do {
+            result = try body(self)
+        } catch {
+            close()
+            throw error
+        }
+        close()
+        return result
+    }
+
+    deinit {
+        // Closed here, it closed at a moment nobody chose (on an error path, usually): debug
+        // builds stop at the culprit, as swift-subprocess's IODescriptor and NIO's BaseSocket do.
+        assertionFailure("leak of open descriptor \(rawValue)")
+        _ = Glibc.close(rawValue)
+    }
 }
 
 extension FileDescriptor {
@@ -43,12 +62,6 @@ extension FileDescriptor {
         try FileDescriptor.writeAll(bytes, to: rawValue)
     }
 
-    /// Reads up to `buffer.count` bytes; `nil` when a non-blocking descriptor has none now.
-    /// The corresponding C function is `read`.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
-        try FileDescriptor.read(rawValue, into: buffer)
-    }
-
     /// `writeAll` for a descriptor owned elsewhere (a reactor, a long-lived log).
     public static func writeAll(_ bytes: [UInt8], to fd: Int32) throws(SystemError) {
         var offset = 0
@@ -60,7 +73,19 @@ extension FileDescriptor {
         }
     }
 
-    /// `read` for a descriptor owned elsewhere.
+    /// Writes all of `bytes` at `offset`, continuing after short writes; the file position
+    /// does not move. The corresponding C function is `pwrite`.
+    public func writeAll(_ bytes: [UInt8], at offset: Int) throws(SystemError) {
+        var done = 0
+        while done < bytes.count {
+            done += try systemCall("pwrite", "fd \(rawValue)") {
+                bytes.withUnsafeBytes { pwrite(rawValue, $0.baseAddress! + done, $0.count - done, off_t(offset + done)) }
+            }
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes; `nil` when a non-blocking descriptor has none now.
+    /// The corresponding C function is `read`.
     public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
         try systemCallUnlessWouldBlock("read", "fd \(fd)") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
@@ -70,10 +95,8 @@ extension FileDescriptor {
         try systemCall("fsync", "fd \(rawValue)") { Glibc.fsync(rawValue) }
     }
 
-    /// Flushes data but not metadata the next read does not need.
-    /// The corresponding C function is `fdatasync`.
-    public func syncData() throws(SystemError) { try FileDescriptor.syncData(rawValue) }
-
+    /// Flushes data but not metadata the next read does not need, for a descriptor owned
+    /// elsewhere (the event log's segment). The corresponding C function is `fdatasync`.
     public static func syncData(_ fd: Int32) throws(SystemError) {
         try systemCall("fdatasync", "fd \(fd)") { Glibc.fdatasync(fd) }
     }

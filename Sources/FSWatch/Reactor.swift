@@ -45,7 +45,13 @@ public final class Reactor {
 
     public init() throws(SystemError) {
         let epollFD = try Epoll.create()
-        let eventFD = FileDescriptor(owning: try systemCall("eventfd") { CLinuxShim_eventfd() })
+        let eventFD: FileDescriptor
+        do {
+            eventFD = FileDescriptor(owning: try systemCall("eventfd") { CLinuxShim_eventfd() })
+        } catch {
+            epollFD.close()
+            throw error
+        }
         epoll = epollFD.release()
         wake = WakeSignal(fd: eventFD.rawValue)
         let wake = self.wake
@@ -55,7 +61,9 @@ public final class Reactor {
                 if wake.stopRequested { self.stop() }
             }
         } catch {
-            _ = Glibc.close(epoll)
+            // Leaves epoll at -1: the deinit, which runs for an init that throws this late,
+            // must not close the number again.
+            shutdown()
             throw error
         }
     }
@@ -66,7 +74,7 @@ public final class Reactor {
         readyFlags.deallocate()
     }
 
-    /// Hands `fd` to the loop, which owns it from now on.
+    /// Hands `fd` to the loop, which owns it from now on (and closes it if this fails).
     /// The corresponding C function is `epoll_ctl` with `EPOLL_CTL_ADD`.
     @discardableResult
     public func register(
@@ -75,7 +83,12 @@ public final class Reactor {
     ) throws(SystemError) -> Token {
         let token = Token(rawValue: nextToken)
         nextToken += 1
-        try Epoll.add(epoll, fd.rawValue, interest, token: token.rawValue)
+        do {
+            try Epoll.add(epoll, fd.rawValue, interest, token: token.rawValue)
+        } catch {
+            fd.close()
+            throw error
+        }
         sources[token.rawValue] = Source(fd: fd.release(), label: label, interest: interest, handler: handler)
         return token
     }

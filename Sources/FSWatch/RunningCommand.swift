@@ -44,7 +44,7 @@ public final class RunningCommand {
         self.output = output
         self.onExit = onExit
         do {
-            outputToken = try reactor.register(FileDescriptor(owning: started.output), label: "output of \(argv[0])", interest: .readable) { [unowned self] _ in
+            outputToken = try reactor.register(started.output, label: "output of \(argv[0])", interest: .readable) { [unowned self] _ in
                 readOutput()
             }
             exitToken = try reactor.register(try ChildProcess.exitDescriptor(pid), label: "pidfd of \(argv[0])", interest: .readable) { [unowned self] _ in

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShim
 import FSWatch
 
 /// The one way any service writes a file under the runtime root: the bytes go to a hidden
@@ -21,11 +20,12 @@ public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, durability: Durability = .fileAndFolder) throws(SystemError) {
         let (folder, name) = split(path)
         let temporary = "\(folder)/.\(name).\(processID).tmp"
-        let fd = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        let file = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
         do {
-            try fd.writeAll(bytes)
-            if durability != .none { try fd.sync() }
-            fd.close()
+            try file.closeAfter { file throws(SystemError) in
+                try file.writeAll(bytes)
+                if durability != .none { try file.sync() }
+            }
             try rename(temporary, to: path)
         } catch {
             unlink(temporary)
@@ -50,16 +50,13 @@ public enum AtomicFile {
     public static func rewrite(_ bytes: [UInt8], to path: String) throws(SystemError) {
         let (folder, name) = split(path)
         let spare = "\(folder)/.\(name).spare"
-        let fd = try FileDescriptor.open(spare, O_WRONLY | O_CREAT, mode: 0o644)
-        let written = try systemCall("pwrite", spare) {
-            bytes.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, $0.count, 0) }
+        try FileDescriptor.open(spare, O_WRONLY | O_CREAT, mode: 0o644).closeAfter { file throws(SystemError) in
+            try file.writeAll(bytes, at: 0)
+            try systemCall("ftruncate", spare) { ftruncate(file.rawValue, off_t(bytes.count)) }
         }
-        guard written == bytes.count else { throw SystemError("pwrite", .invalidArgument, subject: "\(spare): short write") }
-        try systemCall("ftruncate", spare) { ftruncate(fd.rawValue, off_t(bytes.count)) }
-        fd.close()
-        if CLinuxShim_rename_exchange(spare, path) != 0 {
-            let errno = Errno.current
-            guard errno == .noSuchFile else { throw SystemError("renameat2(RENAME_EXCHANGE)", errno, subject: "\(spare) <-> \(path)") }
+        do {
+            try FileSystem.exchange(spare, path)
+        } catch where error.errno == .noSuchFile {
             try rename(spare, to: path)  // the first write: nothing to swap with yet
         }
     }
@@ -82,8 +79,7 @@ public enum AtomicFile {
     /// Makes the folder's entries (creations, renames, deletions) durable.
     /// The corresponding C function is `fsync` on the folder.
     public static func syncFolder(_ folder: String) throws(SystemError) {
-        let fd = try FileDescriptor.open(folder, O_RDONLY | O_DIRECTORY)
-        try fd.sync()
+        try FileDescriptor.open(folder, O_RDONLY | O_DIRECTORY).closeAfter { folder throws(SystemError) in try folder.sync() }
     }
 
     static func split(_ path: String) -> (folder: String, name: String) {

@@ -1,4 +1,4 @@
-import CLinuxShim
+import FSWatch
 
 /// SHA-256 (FIPS 180-4), for content digests: default event ids, action ids.
 public enum Digest {
@@ -62,10 +62,11 @@ public enum Digest {
 
     /// `count` random bytes from the kernel, as hex: ids nobody else will pick.
     public static func randomHex(bytes count: Int = 16) -> String {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let result = bytes.withUnsafeMutableBytes { CLinuxShim_random($0.baseAddress, count) }
-        precondition(result == 0, "getrandom failed")
-        return hex(bytes)
+        do {
+            return hex(try Random.bytes(count))
+        } catch {
+            fatalError("\(error)")  // only a kernel without getrandom (before 3.17) fails here
+        }
     }
 
     @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }

@@ -26,7 +26,7 @@ final class EventLog {
     private var current: Segment?
     private var currentSize = 0
 
-    init(folder: String) throws(SystemError) {
+    init(folder: String) throws {
         self.folder = folder
         try recover()
     }
@@ -88,12 +88,12 @@ final class EventLog {
             do {
                 events = try cursor.nextChecked(maxBytes: 4 << 20)
             } catch {
-                throw LogError("\(error.path): a line that is not a log event near seq \(expected)")
+                throw LogError(.notAnEvent, "\(error.path): a line that is not a log event near seq \(expected)")
             }
             if events.isEmpty { return }
             for event in events {
                 guard event.seq == expected else {
-                    throw LogError("\(cursor.segmentPath ?? folder): seq \(event.seq) where \(expected) was expected")
+                    throw LogError(.seqOutOfOrder, "\(cursor.segmentPath ?? folder): seq \(event.seq) where \(expected) was expected")
                 }
                 body(event)
                 expected += 1
@@ -103,9 +103,17 @@ final class EventLog {
 
     // MARK: Recovery
 
-    private func recover() throws(SystemError) {
+    private func recover() throws {
         guard let last = EventLogFiles.segments(in: folder).last else { return }
-        let file = try FileDescriptor.open(last.path, O_RDWR)
+        let size = try FileDescriptor.open(last.path, O_RDWR).closeAfter { file in try recover(last, file) }
+        // Continue appending to the last segment.
+        fd = try FileDescriptor.open(last.path, O_WRONLY | O_APPEND).release()
+        current = last
+        currentSize = size
+    }
+
+    /// Cuts a torn last line off `last`, reads back its last batch; returns its new size.
+    private func recover(_ last: Segment, _ file: borrowing FileDescriptor) throws -> Int {
         var info = stat()
         try systemCall("fstat", last.path) { fstat(file.rawValue, &info) }
         var size = Int(info.st_size)
@@ -140,7 +148,7 @@ final class EventLog {
             while let newline = bytes[lineStart...].firstIndex(of: 0x0A) {
                 let event = bytes.withUnsafeBufferPointer { LoggedEvent(line: UnsafeBufferPointer(rebasing: $0[lineStart..<newline])) }
                 guard let event else {
-                    throw SystemError("read", .invalidArgument, subject: "\(last.path): a line that is not a log event")
+                    throw LogError(.notAnEvent, "\(last.path): a line that is not a log event")
                 }
                 events.append(event)
                 lineStart = newline + 1
@@ -155,11 +163,7 @@ final class EventLog {
             }
             window *= 2
         }
-        file.close()
-        // Continue appending to the last segment.
-        fd = try FileDescriptor.open(last.path, O_WRONLY | O_APPEND).release()
-        current = last
-        currentSize = size
+        return size
     }
 
     private static func readAt(_ file: borrowing FileDescriptor, _ path: String, _ offset: Int, _ count: Int) throws(SystemError) -> [UInt8] {
@@ -177,7 +181,13 @@ final class EventLog {
 
 }
 
+/// The log's own bytes are wrong (no errno: the kernel did its part), naming the segment.
 struct LogError: Error, CustomStringConvertible {
+    enum Code { case notAnEvent, seqOutOfOrder }
+    let code: Code
     let description: String
-    init(_ description: String) { self.description = description }
+    init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
 }

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShim
 import Foundation
 import Testing
 import TestSupport
@@ -57,7 +56,7 @@ import TestSupport
     @Test func readAndWriteInterestOnAPipe() throws {
         let reactor = try Reactor()
         var ends: [Int32] = [0, 0]
-        #expect(CLinuxShim_pipe(&ends) == 0)
+        #expect(pipe(&ends) == 0)
         var received: [UInt8] = []
         var writable = 0
         let reader = try reactor.register(FileDescriptor(owning: ends[0]), label: "read end", interest: .readable) { readiness in
@@ -84,7 +83,7 @@ import TestSupport
         var calls = 0
         for _ in 0..<3 {
             var ends: [Int32] = [0, 0]
-            #expect(CLinuxShim_pipe(&ends) == 0)
+            #expect(pipe(&ends) == 0)
             _ = write(ends[1], "x", 1)
             close(ends[1])
             try reactor.register(FileDescriptor(owning: ends[0]), label: "ready pipe", interest: .readable) { _ in
@@ -118,7 +117,7 @@ import TestSupport
         try reactor.stopOnTermination { received.append($0) }
         reactor.timer(after: .milliseconds(20)) {
             // To this thread only: the test runner's other threads do not block SIGTERM.
-            _ = CLinuxShim_tgkill(CLinuxShim_gettid(), SIGTERM)
+            _ = pthread_kill(pthread_self(), SIGTERM)
         }
         let watchdog = reactor.timer(after: .seconds(5)) { Issue.record("SIGTERM never arrived") ; reactor.stop() }
         try reactor.run()
@@ -137,7 +136,7 @@ import TestSupport
             let watch = try DirectoryWatch(reactor: reactor, root: folder.path, options: [.recursive, .appends]) { _ in }
             try reactor.onSignals([SIGHUP]) { _ in }
             var ends: [Int32] = [0, 0]
-            _ = CLinuxShim_pipe(&ends)
+            _ = pipe(&ends)
             try reactor.register(FileDescriptor(owning: ends[0]), label: "r", interest: .readable) { _ in }
             try reactor.register(FileDescriptor(owning: ends[1]), label: "w", interest: .writable) { _ in }
             var fired = false
@@ -165,5 +164,10 @@ import TestSupport
         } throws: { error in
             "\(error)" == "open /nonexistent/file.json: No such file or directory (ENOENT)"
         }
+    }
+
+    @Test func aMalformedAddressIsRefusedWithoutAnErrno() {
+        #expect { _ = try Socket.listen("127.0.0.1") } throws: { ($0 as? AddressError)?.code == .notHostAndPort }
+        #expect { _ = try Socket.listen("localhost:80") } throws: { ($0 as? AddressError)?.code == .notIPv4 }
     }
 }

@@ -42,13 +42,21 @@ import Testing
 
     @Test func refusesInvalidUTF8() {
         for bytes: [UInt8] in [[0x22, 0xC3, 0x28, 0x22], [0x22, 0xE0, 0x80, 0x80, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xFF, 0x22]] {
-            #expect(throws: JSONError.self) { try JSONParser.parse(bytes) }
+            #expect { try JSONParser.parse(bytes) } throws: { ($0 as? JSONError)?.code == .invalidUTF8 }
+        }
+    }
+
+    @Test func codesSayWhichKindOfRefusal() {
+        for (text, code): (String, JSONError.Code) in [
+            ("{\"a\":1,\"a\":2}", .duplicateKey), ("\"\\ud800\"", .loneSurrogate), ("[1,]", .syntax),
+        ] {
+            #expect { try parse(text) } throws: { ($0 as? JSONError)?.code == code }
         }
     }
 
     @Test func boundsNesting() throws {
         let deep = String(repeating: "[", count: 33) + String(repeating: "]", count: 33)
-        #expect(throws: JSONError.self) { try parse(deep, maxDepth: 32) }
+        #expect { try parse(deep, maxDepth: 32) } throws: { ($0 as? JSONError)?.code == .tooDeep }
         _ = try parse(String(repeating: "[", count: 32) + String(repeating: "]", count: 32), maxDepth: 32)
     }
 

@@ -67,6 +67,17 @@ private func batch(_ seqs: ClosedRange<Int>, receivedAt: String) -> [UInt8] {
         let lines = batch(1...2, receivedAt: "2026-11-26T10:00:00.000Z") + batch(4...4, receivedAt: "2026-11-26T10:00:00.000Z")
         try Data(lines).write(to: URL(fileURLWithPath: folder + "/2026-11-26/000000000001.jsonl"))
         let log = try EventLog(folder: folder)
-        #expect { try log.forEachEvent(after: 0) { _ in } } throws: { "\($0)".contains("seq 4 where 3 was expected") }
+        #expect { try log.forEachEvent(after: 0) { _ in } } throws: { ($0 as? LogError)?.code == .seqOutOfOrder }
+    }
+
+    @Test func aLastLineThatIsNotAnEventRefusesToOpenTheLog() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/2026-11-26", withIntermediateDirectories: true)
+        let lines = batch(1...2, receivedAt: "2026-11-26T10:00:00.000Z") + Array("{\"not\": \"an event\"}\n".utf8)
+        try Data(lines).write(to: URL(fileURLWithPath: folder + "/2026-11-26/000000000001.jsonl"))
+        #expect { try EventLog(folder: folder) } throws: { error in
+            (error as? LogError)?.code == .notAnEvent && "\(error)".hasSuffix("000000000001.jsonl: a line that is not a log event")
+        }
     }
 }

@@ -1,6 +1,7 @@
 // The few Linux facilities Swift's Glibc module does not export (or exports only as
-// macros): epoll, eventfd, timerfd, signalfd, inotify, pidfd and prctl. Each helper is a
-// direct pass-through; errno is left exactly as the kernel set it.
+// macros): epoll, eventfd, timerfd, signalfd, inotify, pidfd, prctl, renameat2, getrandom
+// and malloc_trim. Each helper is a direct pass-through; errno is left exactly as the kernel
+// set it.
 #ifndef CLINUXSHIM_H
 #define CLINUXSHIM_H
 
@@ -13,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -42,16 +44,11 @@ int CLinuxShim_signalfd_read(int fd, int32_t *pid);
 
 int CLinuxShim_inotify_init(void);
 
-// A non-blocking, close-on-exec pipe: fds[0] reads, fds[1] writes.
-int CLinuxShim_pipe(int fds[2]);
 // A pipe for a child's output: fds[0] (ours) non-blocking, fds[1] (the child's) blocking;
 // both close-on-exec (the child gets fds[1] through dup2, which clears the flag).
 int CLinuxShim_output_pipe(int fds[2]);
 
 int CLinuxShim_pidfd_open(pid_t pid);
-// Sends `sig` to one thread of this process.
-int CLinuxShim_tgkill(pid_t tid, int sig);
-pid_t CLinuxShim_gettid(void);
 
 // Atomically swaps the two names (renameat2 with RENAME_EXCHANGE); -1 with errno on failure.
 int CLinuxShim_rename_exchange(const char *a, const char *b);
@@ -59,9 +56,6 @@ int CLinuxShim_rename_exchange(const char *a, const char *b);
 // Accepts a connection as a non-blocking, close-on-exec socket (accept4); -1 with errno.
 // The peer's IPv4 address lands in *peer (may be NULL).
 int CLinuxShim_accept(int listener, struct sockaddr_in *peer);
-
-// Fills `buffer` with `count` random bytes from the kernel; returns 0, or -1 with errno.
-int CLinuxShim_random(void *buffer, size_t count);
 
 // Starts `path` with `argv` and `envp` (NULL-terminated) in `cwd`, its stdout and stderr on
 // `output_fd`, stdin from /dev/null, in a new process group, with SIGKILL as its parent-death

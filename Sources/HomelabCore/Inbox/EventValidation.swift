@@ -14,9 +14,11 @@ public enum EventValidation {
         do {
             document = try JSONParser.parse(bytes, maxDepth: maxDepth)
         } catch {
-            if error.reason.hasPrefix("nested deeper") { return .failure(Rejection("too deeply nested: \(error)")) }
-            if error.reason.hasPrefix("invalid UTF-8") { return .failure(Rejection("not UTF-8: \(error)")) }
-            return .failure(Rejection("not JSON: \(error)"))
+            switch error.code {
+            case .tooDeep: return .failure(Rejection("too deeply nested: \(error)"))
+            case .invalidUTF8: return .failure(Rejection("not UTF-8: \(error)"))
+            case .syntax, .loneSurrogate, .duplicateKey: return .failure(Rejection("not JSON: \(error)"))
+            }
         }
         guard let object = document.object else {
             return .failure(Rejection("not a JSON object (the document is \(document.typeName))"))

@@ -1,5 +1,20 @@
 /// Why a document is not acceptable JSON, with the byte offset where that became clear.
 public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What kind of unacceptable: for callers that answer each differently.
+    public enum Code: Equatable, Sendable {
+        /// Outside JSON's grammar: an unexpected byte or end, a malformed number or escape,
+        /// an unterminated string, something after the value.
+        case syntax
+        /// Nested deeper than the parser's `maxDepth`.
+        case tooDeep
+        case invalidUTF8
+        /// A `\u` escape for half a surrogate pair.
+        case loneSurrogate
+        /// A key that appears twice in one object.
+        case duplicateKey
+    }
+
+    public let code: Code
     public let reason: String
     public let offset: Int
     public var description: String { "\(reason) at byte \(offset)" }
@@ -34,7 +49,9 @@ public struct JSONParser {
         self.maxDepth = maxDepth
     }
 
-    private func error(_ reason: String) -> JSONError { JSONError(reason: reason, offset: index) }
+    private func error(_ reason: String, code: JSONError.Code = .syntax) -> JSONError {
+        JSONError(code: code, reason: reason, offset: index)
+    }
 
     private func describeCurrent() -> String {
         guard index < bytes.count else { return "end of input" }
@@ -76,7 +93,7 @@ public struct JSONParser {
     }
 
     private mutating func parseObject(depth: Int) throws(JSONError) -> JSONValue {
-        if depth > maxDepth { throw error("nested deeper than \(maxDepth) levels") }
+        if depth > maxDepth { throw error("nested deeper than \(maxDepth) levels", code: .tooDeep) }
         index += 1
         var members: [(key: String, value: JSONValue)] = []
         skipWhitespace()
@@ -90,7 +107,7 @@ public struct JSONParser {
             let keyOffset = index
             let key = try parseString()
             if members.contains(where: { $0.key == key }) {
-                throw JSONError(reason: "duplicate key \"\(key)\"", offset: keyOffset)
+                throw JSONError(code: .duplicateKey, reason: "duplicate key \"\(key)\"", offset: keyOffset)
             }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':', found \(describeCurrent())") }
@@ -106,7 +123,7 @@ public struct JSONParser {
     }
 
     private mutating func parseArray(depth: Int) throws(JSONError) -> JSONValue {
-        if depth > maxDepth { throw error("nested deeper than \(maxDepth) levels") }
+        if depth > maxDepth { throw error("nested deeper than \(maxDepth) levels", code: .tooDeep) }
         index += 1
         var elements: [JSONValue] = []
         skipWhitespace()
@@ -204,14 +221,14 @@ public struct JSONParser {
             let high = try hex4()
             if (0xD800...0xDBFF).contains(high) {
                 guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                    throw error("lone surrogate \\u\(String(high, radix: 16))")
+                    throw error("lone surrogate \\u\(String(high, radix: 16))", code: .loneSurrogate)
                 }
                 index += 2
                 let low = try hex4()
-                guard (0xDC00...0xDFFF).contains(low) else { throw error("lone surrogate \\u\(String(high, radix: 16))") }
+                guard (0xDC00...0xDFFF).contains(low) else { throw error("lone surrogate \\u\(String(high, radix: 16))", code: .loneSurrogate) }
                 return Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))!
             }
-            guard let scalar = Unicode.Scalar(high) else { throw error("lone surrogate \\u\(String(high, radix: 16))") }
+            guard let scalar = Unicode.Scalar(high) else { throw error("lone surrogate \\u\(String(high, radix: 16))", code: .loneSurrogate) }
             return scalar
         default:
             index -= 1
@@ -246,15 +263,15 @@ public struct JSONParser {
         case 0xC2...0xDF: length = 2; minimum = 0x80; value = UInt32(lead & 0x1F)
         case 0xE0...0xEF: length = 3; minimum = 0x800; value = UInt32(lead & 0x0F)
         case 0xF0...0xF4: length = 4; minimum = 0x10000; value = UInt32(lead & 0x07)
-        default: throw error("invalid UTF-8")
+        default: throw error("invalid UTF-8", code: .invalidUTF8)
         }
-        guard index + length <= bytes.count else { throw error("invalid UTF-8") }
+        guard index + length <= bytes.count else { throw error("invalid UTF-8", code: .invalidUTF8) }
         for offset in 1..<length {
             let byte = bytes[index + offset]
-            guard byte & 0xC0 == 0x80 else { throw error("invalid UTF-8") }
+            guard byte & 0xC0 == 0x80 else { throw error("invalid UTF-8", code: .invalidUTF8) }
             value = value << 6 | UInt32(byte & 0x3F)
         }
-        guard value >= minimum, let scalar = Unicode.Scalar(value) else { throw error("invalid UTF-8") }
+        guard value >= minimum, let scalar = Unicode.Scalar(value) else { throw error("invalid UTF-8", code: .invalidUTF8) }
         index += length
         return scalar
     }
