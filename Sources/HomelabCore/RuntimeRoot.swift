@@ -19,6 +19,8 @@ public struct RuntimeRoot: Sendable {
     }
 
     public var inbox: String { path + "/inbox" }
+    /// The services' own events (`action.*`): an inbox that only they write.
+    public var audit: String { path + "/audit" }
     public var rejected: String { path + "/rejected" }
     public var events: String { path + "/events" }
     public var world: String { path + "/world" }
@@ -101,7 +103,7 @@ public struct RuntimeRoot: Sendable {
     /// Every folder of the layout with its mode: secrets are the operator's alone.
     public var folders: [(path: String, mode: mode_t)] {
         var list: [(String, mode_t)] = [
-            (path, 0o755), (inbox, 0o775), (rejected, 0o755), (events, 0o755), (world, 0o755),
+            (path, 0o755), (inbox, 0o775), (audit, 0o755), (rejected, 0o755), (events, 0o755), (world, 0o755),
             (state, 0o755), (actions, 0o755), (logs, 0o755), (actionLogs, 0o755), (secrets, 0o700),
         ]
         for state in ActionState.allCases { list.append((actions(state), 0o775)) }

@@ -36,7 +36,9 @@ public final class ObserverService: Service {
     private var store: WorldStore
     private let rejected: RejectedFolder
     private var reactor: Reactor!
-    private var watch: DirectoryWatch?
+    private var watches: [DirectoryWatch] = []
+    /// `inbox/` and `audit/`, open for the service's life.
+    private var folders: [IngestFolder] = []
     private var queue: [String] = []
     private var queued: Set<String> = []
     private var batchScheduled = false
@@ -48,9 +50,6 @@ public final class ObserverService: Service {
     public private(set) var failure: Error?
     /// The log has one writer.
     public var runsAlone: Bool { true }
-    /// `inbox/`, open for the service's life: files are read and unlinked relative to it,
-    /// and it is what the batch's folder fsync syncs.
-    private var inboxFolder: Int32 = -1
 
     public init(configuration: Configuration, logger: Logger) {
         root = configuration.root
@@ -71,19 +70,18 @@ public final class ObserverService: Service {
         // new batch exists, nothing would tell them apart from new arrivals.
         // This must finish before recovery writes a checkpoint, or a crash in between would
         // leave the next start-up believing the batch complete.
-        inboxFolder = try FileDescriptor.open(root.inbox, O_RDONLY | O_DIRECTORY).release()
+        folders = [try IngestFolder(path: root.inbox, provenance: .producer), try IngestFolder(path: root.audit, provenance: .service)]
         if Checkpoint.read(root.observerCheckpoint)?.seq != log.lastSeq { try removeAlreadyLogged(log.lastBatchKeys) }
         try recoverWorld()
-        watch = try DirectoryWatch(reactor: reactor, root: root.inbox, options: .arrivalsOnly) { [unowned self] events in
-            self.enqueue(events)
+        watches = try folders.map { folder throws(SystemError) in
+            try DirectoryWatch(reactor: reactor, root: folder.path, options: .arrivalsOnly) { [unowned self] events in self.enqueue(events) }
         }
-        logger.info("watching \(root.inbox): log at seq \(log.lastSeq), world has \(world.resourceCount) resources")
+        logger.info("watching \(root.inbox) and \(root.audit): log at seq \(log.lastSeq), world has \(world.resourceCount) resources")
     }
 
     /// Called once the loop has ended: the batch in hand is complete by then.
     public func shutdown() {
-        if inboxFolder >= 0 { close(inboxFolder) }
-        inboxFolder = -1
+        for folder in folders { folder.close() }
         logger.info("stopped: \(status.counters.accepted) accepted, \(status.counters.rejected) rejected in \(status.counters.batches) batches")
     }
 
@@ -156,14 +154,15 @@ public final class ObserverService: Service {
     private func removeAlreadyLogged(_ keys: Set<String>) throws {
         guard !keys.isEmpty else { return }
         var removed = 0
-        for entry in listDirectory(root.inbox) where entry.kind == .regular && entry.name.hasSuffix(".json") && !entry.name.hasPrefix(".") {
-            guard case .bytes(let bytes) = InboxReader.read(entry.name, in: inboxFolder),
-                  case .success(let event) = EventValidation.validate(bytes),
-                  keys.contains(event.key)
-            else { continue }
-            if unlinkat(inboxFolder, entry.name, 0) == 0 { removed += 1 }
+        for folder in folders {
+            for name in folder.waiting {
+                guard case .bytes(let bytes) = folder.read(name), case .success(let event) = folder.validate(bytes),
+                      keys.contains(event.key)
+                else { continue }
+                if folder.remove(name) { removed += 1 }
+            }
+            try folder.sync()
         }
-        try systemCall("fsync", root.inbox) { fsync(inboxFolder) }
         status.counters.duplicatesDropped = removed
         logger.info("recovery: removed \(removed) inbox files whose events the log already had (\(keys.count) in the interrupted batch)")
     }
@@ -212,24 +211,25 @@ public final class ObserverService: Service {
         let started = MonotonicTime.now()
         let now = Timestamp.now()
         let receivedAt = now.iso8601Milliseconds
-        var accepted: [(path: String, event: InboxEvent)] = []
+        var accepted: [(folder: IngestFolder, name: String, event: InboxEvent)] = []
         var refused: [(path: String, reason: Rejection)] = []
-        let prefix = root.inbox + "/"
+        var touched: Set<ObjectIdentifier> = []
         for path in paths {
-            let name = path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
-            switch InboxReader.read(name, in: inboxFolder) {
+            guard let (folder, name) = folders.lazy.compactMap({ folder in folder.name(of: path).map { (folder, $0) } }).first else { continue }
+            switch folder.read(name) {
             case .gone:
                 continue
             case .rejected(let reason):
                 refused.append((path, reason))
             case .bytes(let bytes):
-                switch EventValidation.validate(bytes) {
+                switch folder.validate(bytes) {
                 case .failure(let reason):
                     refused.append((path, reason))
                 case .success(let event):
-                    accepted.append((path, event))
+                    accepted.append((folder, name, event))
                 }
             }
+            touched.insert(ObjectIdentifier(folder))
         }
 
         // 2. The log, written (durable in step 4): from here on the events are accepted.
@@ -266,15 +266,10 @@ public final class ObserverService: Service {
         // 4. The group commit (one fdatasync), then the inbox (one folder fsync), then the
         //    checkpoint, which promises that no file of this batch is left to take.
         if !logged.isEmpty { try log.sync() }
-        for path in accepted.map(\.path) {
-            let name = String(path.dropFirst(prefix.count))
-            if unlinkat(inboxFolder, name, 0) != 0 && Errno.current != .noSuchFile {
-                logger.warning("could not remove \(path) from the inbox: \(Errno.current)")
-            }
+        for (folder, name, _) in accepted where !folder.remove(name) && Errno.current != .noSuchFile {
+            logger.warning("could not remove \(folder.path)/\(name): \(Errno.current)")
         }
-        if !accepted.isEmpty || !refused.isEmpty {
-            try systemCall("fsync", root.inbox) { fsync(inboxFolder) }
-        }
+        for folder in folders where touched.contains(ObjectIdentifier(folder)) { try folder.sync() }
         if !refused.isEmpty { try AtomicFile.syncFolder(root.rejected) }
         if (!logged.isEmpty || retrying) && worldWhole { try writeCheckpoint() }
 
@@ -296,8 +291,8 @@ public final class ObserverService: Service {
         current.seq = log?.lastSeq ?? 0
         current.resources = world.resourceCount
         current.counters.ignoredTypes = world.ignoredEvents
-        current.counters.inotifyOverflows = watch?.overflows ?? 0
-        current.counters.rescans = watch?.rescans ?? 0
+        current.counters.inotifyOverflows = watches.reduce(0) { $0 + $1.overflows }
+        current.counters.rescans = watches.reduce(0) { $0 + $1.rescans }
         current.counters.queued = queue.count
         return current.details
     }

@@ -115,7 +115,7 @@ import Testing
                 case 3: text = #"{"id":"k-\#(i)","type":"resource.snapshot","source":"agent","subject":"container/\#(host)","data":{"resources":{"\#(host)/c1":{"n":\#(i)},"\#(host)/c2":{}}}}"#
                 default: text = RuntimeFixture.observed(id: "k-\(i)", subject: "container/\(host)/c\(i % 7)", data: #"{"n":\#(i)}"#)
                 }
-                fixture.drop("k\(i).json", text)
+                fixture.drop("k\(i).json", text, audit: i % 20 == 2)  // action.* come from the services
                 if i % 4 == 0 { usleep(300) }
             }
         }
@@ -160,7 +160,7 @@ import Testing
             fixture.drop("c\(i).json", RuntimeFixture.observed(id: "c-\(i)", subject: "container/n\(i % 5)/a\(i % 13)", data: #"{"i":\#(i),"s":"é\n"}"#))
         }
         fixture.drop("hb.json", #"{"type":"node.heartbeat","source":"agent","subject":"node/n1","time":"2026-11-26T15:00:00Z"}"#)
-        fixture.drop("act.json", #"{"type":"action.approved","source":"ui","subject":"action/x1","data":{"actor":"oskar"}}"#)
+        fixture.drop("act.json", #"{"type":"action.approved","source":"ui","subject":"action/x1","data":{"actor":"oskar"}}"#, audit: true)
         #expect(fixture.waitForIdle(seq: 302))
         kill(observer.pid, SIGTERM)
         #expect(observer.waitForExit(timeout: 2) == 0)

@@ -15,7 +15,7 @@ final class RuntimeFixture: @unchecked Sendable {
         let base = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
         root = base + "/root"
         stage = base + "/stage"
-        for folder in [root, stage, root + "/inbox"] {
+        for folder in [root, stage, root + "/inbox", root + "/audit"] {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
     }
@@ -38,15 +38,16 @@ final class RuntimeFixture: @unchecked Sendable {
         try HomelabProcess(["observer"], environment: environment, launcher: launcher)
     }
 
-    /// Writes `text` under a hidden name in the stage folder, then renames it into the inbox.
-    func drop(_ name: String, _ text: String) {
+    /// Writes `text` under a hidden name in the stage folder, then renames it into the inbox
+    /// (or into `audit/`, the services' own inbox, with `audit`).
+    func drop(_ name: String, _ text: String, audit: Bool = false) {
         let temporary = stage + "/." + name
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         precondition(fd >= 0, "open \(temporary)")
         let bytes = Array(text.utf8)
         precondition(write(fd, bytes, bytes.count) == bytes.count)
         close(fd)
-        precondition(rename(temporary, inbox + "/" + name) == 0, "rename into inbox")
+        precondition(rename(temporary, (audit ? root + "/audit" : inbox) + "/" + name) == 0, "rename into inbox")
     }
 
     static func observed(id: String, subject: String, data: String) -> String {

@@ -35,7 +35,7 @@ import Testing
         #expect(listDirectory(root.actions(.approved)).isEmpty)
 
         // The audit is the event.
-        let events = listDirectory(root.inbox).compactMap { FileContents.object(root.inbox + "/" + $0.name) }
+        let events = listDirectory(root.audit).compactMap { FileContents.object(root.audit + "/" + $0.name) }
         #expect(events.count == 1)
         #expect(events.first?["type"]?.string == "action.approved")
         #expect(events.first?["data"]?["actor"]?.string == "alice")

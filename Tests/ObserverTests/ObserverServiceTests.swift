@@ -34,12 +34,19 @@ private final class ObserverFixture {
         try observer.start(on: reactor)
     }
 
-    /// Drops an event the way producers must: a hidden name, then a rename.
-    func drop(_ type: String, _ subject: String, data: String = "{}") {
+    /// Drops an event the way producers must: a hidden name, then a rename (into `audit/`,
+    /// as the services do, with `folder`).
+    func drop(_ type: String, _ subject: String, data: String = "{}", folder: String? = nil) {
         count += 1
+        let folder = folder ?? root.inbox
         let text = #"{"type":"\#(type)","source":"node/test","id":"e\#(count)","subject":"\#(subject)","data":\#(data)}"#
-        writeFile(root.inbox + "/.e\(count).tmp", text)
-        rename(root.inbox + "/.e\(count).tmp", root.inbox + "/e\(count).json")
+        writeFile(folder + "/.e\(count).tmp", text)
+        rename(folder + "/.e\(count).tmp", folder + "/e\(count).json")
+    }
+
+    func rejections() -> [String] {
+        listDirectory(root.rejected).filter { $0.name.hasSuffix(".reason.json") }
+            .compactMap { FileContents.object(root.rejected + "/" + $0.name)?["reason"]?.string }
     }
 
     var seq: Int { WorldIndex.read(root.worldIndex)?.seq ?? 0 }
@@ -102,6 +109,22 @@ private final class ObserverFixture {
         fixture.drop("resource.observed", "container/nas/c")
         #expect(try fixture.turn { fixture.checkpoint == 4 })
         #expect(fixture.resource("container/blocked/x")?.observed == Array(#"{"v":1}"#.utf8))
+    }
+}
+
+extension ObserverServiceTests {
+    /// Anyone who can write the inbox could forge an approval by anyone; the audit trail
+    /// comes only from the services, through audit/.
+    @Test func actionEventsAreTakenFromTheServicesOnly() throws {
+        let fixture = try ObserverFixture()
+        try fixture.start()
+        fixture.drop("action.approved", "action/abc", data: #"{"actor":"mallory"}"#)
+        fixture.drop("action.proposed", "action/abc", data: #"{"actor":"supervisor"}"#, folder: fixture.root.audit)
+        #expect(try fixture.turn { fixture.seq == 1 && fixture.rejections().count == 1 })
+        #expect(fixture.rejections() == ["action.approved events come only from the control plane's services, not from the inbox"])
+        let history = try #require(fixture.resource("action/abc"))
+        #expect(history.lifecycle?.count == 1)
+        #expect(listDirectory(fixture.root.audit).isEmpty)
     }
 }
 

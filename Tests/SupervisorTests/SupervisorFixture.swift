@@ -93,9 +93,9 @@ final class SupervisorFixture {
 
     /// The events dropped into the inbox, as (type, subject).
     func inboxEvents() -> [(type: String, subject: String, data: [String: Any])] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.inbox)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.audit)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
         return names.compactMap { name in
-            guard let data = FileManager.default.contents(atPath: root.inbox + "/" + name),
+            guard let data = FileManager.default.contents(atPath: root.audit + "/" + name),
                   let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
             return (object["type"] as? String ?? "", object["subject"] as? String ?? "", object["data"] as? [String: Any] ?? [:])
         }

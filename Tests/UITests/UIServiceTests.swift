@@ -231,8 +231,8 @@ final class IDCollector: @unchecked Sendable {
         #expect(FileManager.default.fileExists(atPath: ui.root.actions(.approved) + "/a1.json"))
         #expect(ui.request("POST", "/api/actions/a1/reject", headers: ["Authorization: Bearer s3cret"]).0 == 409)
         #expect(ui.request("POST", "/api/actions/zz/approve", headers: ["Authorization: Bearer s3cret"]).0 == 404)
-        let events = try FileManager.default.contentsOfDirectory(atPath: ui.root.inbox).filter { !$0.hasPrefix(".") }
-        let event = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: ui.root.inbox + "/" + events[0])!) as! [String: Any]
+        let events = try FileManager.default.contentsOfDirectory(atPath: ui.root.audit).filter { !$0.hasPrefix(".") }
+        let event = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: ui.root.audit + "/" + events[0])!) as! [String: Any]
         #expect(event["type"] as? String == "action.approved")
         #expect((event["data"] as? [String: Any])?["actor"] as? String == "oskar")
         #expect(((event["data"] as? [String: Any])?["remote"] as? String)?.hasPrefix("127.0.0.1:") == true)

@@ -50,7 +50,7 @@ case $inventory in
 esac
 
 say "runtime root $HOMELAB_ROOT_HOST"
-folders=(inbox rejected events world state logs logs/actions actions
+folders=(inbox audit rejected events world state logs logs/actions actions
   actions/pending actions/approved actions/running actions/done actions/failed actions/rejected actions/superseded)
 for folder in "${folders[@]}"; do mkdir -p "$HOMELAB_ROOT_HOST/$folder"; done
 mkdir -p -m 0700 "$HOMELAB_ROOT_HOST/secrets" "$HOMELAB_ROOT_HOST/secrets/docker"

@@ -2,6 +2,7 @@ import FSWatch
 
 /// The `action.*` events (SPEC §6) the services emit about the actions they handle — the
 /// audit trail folded into `world/action/ID.json`: subject `action/ID`, data with the actor.
+/// They go into `audit/`, the services' own inbox: the observer refuses them from `inbox/`.
 public struct ActionEvents: Sendable {
     public enum Step: String, Sendable {
         case proposed, approved, rejected, superseded, started, succeeded, failed
@@ -12,7 +13,7 @@ public struct ActionEvents: Sendable {
     /// `durability` as `InboxWriter`'s: the supervisor's events are derived again after a
     /// crash and need none; the others are the only record of what happened.
     public init(root: RuntimeRoot, source: String, durability: AtomicFile.Durability = .file) {
-        inbox = InboxWriter(inbox: root.inbox, source: source, durability: durability)
+        inbox = InboxWriter(inbox: root.audit, source: source, durability: durability)
     }
 
     public func emit(_ step: Step, id: String, actor: String, _ data: JSONObject = [:]) throws(SystemError) {

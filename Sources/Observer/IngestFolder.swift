@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+import HomelabCore
+
+/// A folder the observer takes events from: `inbox/` (producers) or `audit/` (the services).
+/// Open for the service's life: its files are read and unlinked relative to it, and it is
+/// what a batch's folder fsync syncs.
+final class IngestFolder {
+    let path: String
+    let provenance: Provenance
+    private var descriptor: FileDescriptor?
+
+    init(path: String, provenance: Provenance) throws(SystemError) {
+        self.path = path
+        self.provenance = provenance
+        descriptor = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
+    }
+
+    deinit { close() }
+
+    func close() {
+        if let descriptor = descriptor.take() { descriptor.close() }
+    }
+
+    private var fd: Int32 { descriptor?.rawValue ?? -1 }
+
+    /// The name of `path` in this folder, if it is one of its files.
+    func name(of path: String) -> String? {
+        guard path.hasPrefix(self.path + "/") else { return nil }
+        let name = path.dropFirst(self.path.count + 1)
+        return name.contains("/") ? nil : String(name)
+    }
+
+    func read(_ name: String) -> InboxReader.Outcome { InboxReader.read(name, in: fd) }
+
+    /// Validates what `read` gave, with this folder's provenance.
+    func validate(_ bytes: [UInt8]) -> Result<InboxEvent, Rejection> {
+        EventValidation.validate(bytes).flatMap { event in provenance.refusal(of: event).map { .failure($0) } ?? .success(event) }
+    }
+
+    /// Removes `name`; true if it was there.
+    @discardableResult
+    func remove(_ name: String) -> Bool { unlinkat(fd, name, 0) == 0 }
+
+    /// Makes the folder's removals durable. The corresponding C function is `fsync`.
+    func sync() throws(SystemError) { try systemCall("fsync", path) { fsync(fd) } }
+
+    /// The complete `*.json` files waiting here, by name.
+    var waiting: [String] {
+        listDirectory(path).filter { $0.kind == .regular && $0.name.hasSuffix(".json") && !$0.name.hasPrefix(".") }.map(\.name)
+    }
+}
