@@ -35,7 +35,7 @@ let package = Package(
             dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI", "Demo", "Collector"]
         ),
         // What the test targets share: temporary folders, process checks, loopback clients.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["HomelabCore"], path: "Tests/TestSupport"),
         .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "TestSupport"]),
         .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch", "TestSupport"]),
@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "HomelabCore"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "HomelabCore"]),
         // Runs the built `homelab` binary as an operator would.
-        .testTarget(name: "HomelabCLITests", dependencies: ["homelab"]),
+        .testTarget(name: "HomelabCLITests", dependencies: ["homelab", "TestSupport", "HomelabCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

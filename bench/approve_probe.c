@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "probe_stats.h"
@@ -48,6 +49,20 @@ static long wait_for(int in, const char *name, long want, long *seen, double lim
   return 0;
 }
 
+// What the observer folds for a proposal and its approval: the executor runs only what the
+// log shows proposed (SPEC §6), so each action gets its record before it is approved.
+static void record(const char *root, const char *id) {
+  char path[PATH_MAX], text[512];
+  snprintf(path, sizeof path, "%s/world/action", root);
+  mkdir(path, 0755);
+  snprintf(path, sizeof path, "%s/world/action/%s.json", root, id);
+  snprintf(text, sizeof text,
+           "{\"kind\":\"action\",\"name\":\"%s\",\"observed\":{\"state\":\"approved\"},\"lastSeen\":\"2026-01-01T00:00:00Z\","
+           "\"source\":\"bench\",\"seq\":2,\"lifecycle\":[{\"step\":\"proposed\",\"actor\":\"supervisor\",\"time\":\"2026-01-01T00:00:00Z\",\"seq\":1},"
+           "{\"step\":\"approved\",\"actor\":\"bench\",\"time\":\"2026-01-01T00:00:00Z\",\"seq\":2}]}\n", id);
+  write_file(path, text);
+}
+
 int main(int argc, char **argv) {
   char src[PATH_MAX], dst[PATH_MAX], text[512], name[64];
   if (argc == 5 && !strcmp(argv[1], "lat")) {
@@ -60,6 +75,8 @@ int main(int argc, char **argv) {
     for (long i = 0; i < n; i++) {
       snprintf(text, sizeof text, "{\"id\":\"lat%ld\",\"action\":\"touch\",\"args\":{\"name\":\"m%ld\"},\"resource\":\"bench/r%ld\"}", i, i, i);
       write_file(src, text);
+      snprintf(name, sizeof name, "lat%ld", i);
+      record(root, name);
       snprintf(dst, sizeof dst, "%s/actions/approved/lat%ld.json", root, i);
       snprintf(name, sizeof name, "m%ld", i);
       double t0 = now();
@@ -84,6 +101,9 @@ int main(int argc, char **argv) {
       snprintf(src, sizeof src, "%s/actions/.thr%ld", root, i);
       snprintf(text, sizeof text, "{\"id\":\"thr%ld\",\"action\":\"true\",\"args\":{},\"resource\":\"bench/t%ld\"}", i, i);
       write_file(src, text);
+      char id[64];
+      snprintf(id, sizeof id, "thr%ld", i);
+      record(root, id);
     }
     double t0 = now();
     for (long i = 0; i < n; i++) {

@@ -7,12 +7,18 @@ import HomelabCore
 /// Running a claimed action: its command from the catalog, its child through the loop
 /// (`ActionRun`), and its one final state.
 extension ExecutorService {
-    func begin(_ file: ActionFile, claim: ActionClaim) {
+    func begin(_ file: ActionFile, history: ActionHistory?, claim: ActionClaim) {
         let id = claim.id
         let resource = file.resource ?? ""
         let argv: [String]
         let entry: CatalogEntry
-        switch resolve(file) {
+        switch admit(id, history: history).flatMap({ resolve(file) }) {
+        case .failure(let refusal) where refusal.alreadyRan:
+            // Its one final state exists: this copy is dropped rather than put over it.
+            unlink(root.action(id, in: .running))
+            claim.release()
+            logger.warning("refused a second copy of \(id) that appeared in approved/: \(refusal); removed, nothing ran")
+            return
         case .failure(let refusal):
             record(file, claim: claim, result: .init(startedAt: Timestamp.now().iso8601Milliseconds, error: refusal.description), ok: false)
             logger.warning("refused \(id): \(refusal)")
@@ -53,7 +59,29 @@ extension ExecutorService {
 
     struct Refusal: Error, CustomStringConvertible {
         let description: String
-        init(_ description: String) { self.description = description }
+        var alreadyRan = false
+        init(_ description: String, alreadyRan: Bool = false) {
+            self.description = description
+            self.alreadyRan = alreadyRan
+        }
+    }
+
+    /// The gate (SPEC §6): only an action the log shows proposed, and never one that already
+    /// ran. An approval that left no record of its own — a rename by hand on the runtime root —
+    /// is recorded now, as by `filesystem`.
+    func admit(_ id: String, history: ActionHistory?) -> Result<Void, Refusal> {
+        if history?.has(.started) == true || [.done, .failed].contains(where: { fileKind(root.action(id, in: $0)) != nil }) {
+            return .failure(Refusal("\(id) already ran: an action runs at most once", alreadyRan: true))
+        }
+        guard history?.has(.proposed) == true else {
+            return .failure(Refusal("\(id) was never proposed: the log has no proposal for it (waited \(settings.proposalWait))"))
+        }
+        let recorded = history?.has(.approved) == true || fileKind(root.audit + "/decision-approve.\(id).json") != nil
+            || OperatorDecision.recover(.approve, id: id, root: root)
+        if !recorded {
+            events.emit(.approved, id: id, actor: "filesystem", ["note": .string("renamed into approved/ without an approval")], logger: logger)
+        }
+        return .success(())
     }
 
     /// The catalog entry and argv for an action file, or why it must not run.

@@ -20,6 +20,9 @@ public final class ExecutorService: Service {
         /// Variables handed on to every action besides the minimal ones — DOCKER_CONFIG, so
         /// `docker --context NODE` finds the contexts of the homelab's nodes.
         public var passedEnvironment: [String: String] = [:]
+        /// How long an approved action waits for its proposal to show in the log before it is
+        /// refused as never proposed.
+        public var proposalWait: Duration = .seconds(10)
         public init() {}
     }
 
@@ -30,9 +33,13 @@ public final class ExecutorService: Service {
     let events: ActionEvents
     weak var reactor: Reactor?
     private var watch: DirectoryWatch?
+    private var records: ActionRecords?
     /// Approved actions seen, in arrival order, not yet claimed or given up.
     private var candidates: [String] = []
     private var candidateSet: Set<String> = []
+    /// Candidates whose proposal is not in the log yet, and when they are given up.
+    private var awaitingProposal: [String: MonotonicTime] = [:]
+    private var proposalTimer: LoopTimer?
     var runs: [String: (run: ActionRun, claim: ActionClaim)] = [:]
     var busyResources: Set<String> = []
     var stopping = false
@@ -53,6 +60,10 @@ public final class ExecutorService: Service {
             throw SystemError("mkdir", Errno.current, subject: root.executorWork)
         }
         recoverInterrupted()
+        records = try ActionRecords(root: root, reactor: reactor) { [unowned self] id in
+            if awaitingProposal[id] != nil { dispatch() }
+        }
+        proposalTimer = reactor.timer { [unowned self] in dispatch() }
         watch = try DirectoryWatch(reactor: reactor, root: root.actions(.approved)) { [unowned self] events in
             var arrived: [String] = []
             for event in events where event.kind == .ready {
@@ -105,11 +116,27 @@ public final class ExecutorService: Service {
     func dispatch() {
         guard !stopping else { return }
         var index = 0
+        let now = MonotonicTime.now()
         while runs.count < settings.concurrency && index < candidates.count {
             let id = candidates[index]
-            guard let file = ActionFile.read(root.action(id, in: .approved)) else {
+            let path = root.action(id, in: .approved)
+            guard let file = ActionFile.read(path) else {
+                if let kind = fileKind(path), kind != .regular {
+                    // A symlink (to a file outside the root, say) or a FIFO: never an action.
+                    unlink(path)
+                    logger.warning("removed \(path): not a regular file, so not an action; nothing ran")
+                }
                 forget(at: index)  // gone: claimed elsewhere, or not ours to read
                 continue
+            }
+            let history = records?.history(id)
+            if history?.has(.proposed) != true {
+                let deadline = awaitingProposal[id] ?? now + settings.proposalWait
+                if now < deadline {
+                    awaitingProposal[id] = deadline
+                    index += 1  // its proposal is not folded yet: the records' watch wakes us
+                    continue
+                }
             }
             let resource = file.resource ?? ""
             if !resource.isEmpty && busyResources.contains(resource) {
@@ -117,12 +144,14 @@ public final class ExecutorService: Service {
                 continue
             }
             forget(at: index)
-            if let claim = ActionClaim.claim(id, root: root) { begin(file, claim: claim) }
+            if let claim = ActionClaim.claim(id, root: root) { begin(file, history: history, claim: claim) }
         }
+        if let next = awaitingProposal.values.min() { proposalTimer?.schedule(after: max(next - now, .zero)) }
     }
 
     private func forget(at index: Int) {
         candidateSet.remove(candidates[index])
+        awaitingProposal[candidates[index]] = nil
         candidates.remove(at: index)
     }
 

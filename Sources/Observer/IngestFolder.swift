@@ -33,7 +33,21 @@ final class IngestFolder {
         return name.contains("/") ? nil : String(name)
     }
 
-    func read(_ name: String) -> InboxReader.Outcome { InboxReader.read(name, in: fd) }
+    enum Read {
+        case bytes([UInt8])
+        case rejected(Rejection)
+        /// Taken by an earlier batch (watch events can repeat), or deleted.
+        case gone
+    }
+
+    func read(_ name: String) -> Read {
+        switch FileContents.readUntrusted(name, in: fd, limit: EventValidation.maxBytes) {
+        case .bytes(let bytes): .bytes(bytes)
+        case .refused(let reason): .rejected(Rejection(reason))
+        case .tooLarge: .rejected(Rejection("over 1 MiB (more than \(EventValidation.maxBytes) bytes)"))
+        case .gone: .gone
+        }
+    }
 
     /// Validates what `read` gave, with this folder's provenance.
     func validate(_ bytes: [UInt8]) -> Result<InboxEvent, Rejection> {

@@ -43,6 +43,7 @@ public final class UIService: Service {
 
     public func start(on reactor: Reactor) throws {
         self.reactor = reactor
+        OperatorDecision.recoverAll(root: root)  // decisions whose process died before publishing their event
         stream = EventStream(ui: self)
         server = try HTTPServer(reactor: reactor, address: settings.address, settings: settings.http) { [unowned self] request, connection in
             route(request, connection)

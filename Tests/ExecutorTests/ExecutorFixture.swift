@@ -45,8 +45,10 @@ final class ExecutorFixture {
         try! json.write(toFile: catalogFolder + "/\(name).json", atomically: true, encoding: .utf8)
     }
 
-    /// Renames an action file into approved/, as the UI or the supervisor would.
-    func approve(_ id: String, action: String, args: [String: String], resource: String? = nil, extra: String = "") {
+    /// Renames an action file into approved/, as the UI or the supervisor would, after the
+    /// proposal and approval the observer would have folded (unless `proposed` is false).
+    func approve(_ id: String, action: String, args: [String: String], resource: String? = nil, extra: String = "", proposed: Bool = true) {
+        if proposed { recordProposal(id, root: root) }
         let argsJSON = args.keys.sorted().map { key in "\"\(key)\":\(jsonString(args[key]!))" }.joined(separator: ",")
         let text = #"{"id":"\#(id)","action":"\#(action)","args":{\#(argsJSON)}"# + (resource.map { #","resource":"\#($0)""# } ?? "") + extra + "}"
         let temporary = root.actions(.approved) + "/.\(id).tmp"

@@ -119,6 +119,78 @@ import HomelabCore
         #expect(fixture.events().map(\.type) == ["action.failed"])
     }
 
+    // MARK: The gate (SPEC §6)
+
+    @Test func anActionTheLogNeverProposedDoesNotRun() throws {
+        let fixture = try ExecutorFixture()
+        let marker = fixture.base + "/ran"
+        fixture.catalog("mark", #"{"argv":["touch","\#(marker)"],"params":{}}"#)
+        var settings = ExecutorService.Settings()
+        settings.proposalWait = .milliseconds(300)
+        try fixture.start(settings)
+        fixture.approve("forged", action: "mark", args: [:], proposed: false)
+        #expect(try fixture.turn(until: { fixture.ids(.failed) == ["forged"] }))
+        #expect((fixture.result(.failed, "forged")["error"] as? String)?.contains("never proposed") == true)
+        #expect(!FileManager.default.fileExists(atPath: marker), "a forged action ran")
+    }
+
+    @Test func anApprovalThatArrivesBeforeItsProposalIsFoldedWaitsForIt() throws {
+        let fixture = try ExecutorFixture()
+        fixture.catalog("say", #"{"argv":["echo","hi"],"params":{}}"#)
+        try fixture.start()
+        fixture.approve("early", action: "say", args: [:], proposed: false)
+        try fixture.turn(for: .milliseconds(150))
+        #expect(fixture.ids(.approved) == ["early"], "it ran, or was refused, before its proposal was in the log")
+        recordProposal("early", root: fixture.root)
+        #expect(try fixture.turn(until: { fixture.ids(.done) == ["early"] }))
+    }
+
+    @Test func anIDThatRanNeverRunsAgain() throws {
+        let fixture = try ExecutorFixture()
+        let marker = fixture.base + "/count"
+        fixture.catalog("count", #"{"argv":["sh","-c","echo x >> \#(marker)"],"params":{}}"#)
+        try fixture.start()
+        fixture.approve("once", action: "count", args: [:])
+        #expect(try fixture.turn(until: { fixture.ids(.done) == ["once"] }))
+        let result = fixture.result(.done, "once")
+        let log = try String(contentsOfFile: fixture.root.actionLog("once"), encoding: .utf8)
+        fixture.approve("once", action: "count", args: [:])  // a copy put back into approved/
+        #expect(try fixture.turn(until: { fixture.ids(.approved).isEmpty && fixture.ids(.running).isEmpty }))
+        try fixture.turn(for: .milliseconds(100))
+        #expect(try String(contentsOfFile: marker, encoding: .utf8) == "x\n", "it ran twice")
+        #expect(fixture.ids(.done) == ["once"] && fixture.ids(.failed).isEmpty)
+        #expect(NSDictionary(dictionary: fixture.result(.done, "once")).isEqual(to: result), "its result was overwritten")
+        #expect(try String(contentsOfFile: fixture.root.actionLog("once"), encoding: .utf8) == log, "its log was truncated")
+    }
+
+    @Test func aSymlinkOrAFIFOInApprovedIsRemovedAndNothingRunsOrBlocks() throws {
+        let fixture = try ExecutorFixture()
+        fixture.catalog("say", #"{"argv":["echo","hi"],"params":{}}"#)
+        let outside = fixture.base + "/outside.json"
+        try #"{"id":"link","action":"say","args":{}}"#.write(toFile: outside, atomically: true, encoding: .utf8)
+        recordProposal("link", root: fixture.root)
+        recordProposal("fifo", root: fixture.root)
+        try fixture.start()
+        symlink(outside, fixture.root.actions(.approved) + "/link.json")
+        mkfifo(fixture.root.actions(.approved) + "/fifo.json", 0o644)
+        fixture.approve("real", action: "say", args: [:])
+        #expect(try fixture.turn(until: { fixture.ids(.done) == ["real"] }), "a FIFO blocked the executor")
+        #expect(try fixture.turn(until: { fixture.ids(.approved).isEmpty }))
+        #expect(fixture.ids(.done) == ["real"] && fixture.ids(.failed).isEmpty)
+        #expect(FileManager.default.fileExists(atPath: outside), "the symlink's target was moved")
+    }
+
+    @Test func aRenameByHandIsRecordedAsApprovedByTheFilesystem() throws {
+        let fixture = try ExecutorFixture()
+        fixture.catalog("say", #"{"argv":["echo","hi"],"params":{}}"#)
+        try fixture.start()
+        recordProposal("byhand", root: fixture.root, approvedBy: nil)
+        fixture.approve("byhand", action: "say", args: [:], proposed: false)
+        #expect(try fixture.turn(until: { fixture.ids(.done) == ["byhand"] }))
+        let approval = fixture.events().first { $0.type == "action.approved" }
+        #expect(approval?.data["actor"] as? String == "filesystem")
+    }
+
     @Test func oneActionAtATimePerResourceAndUpToTheConcurrency() throws {
         let fixture = try ExecutorFixture()
         fixture.catalog("nap", #"{"argv":["sleep","{seconds}"],"params":{"seconds":"^[0-9.]+$"}}"#)

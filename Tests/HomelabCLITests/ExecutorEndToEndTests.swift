@@ -3,6 +3,8 @@ import Glibc
 #endif
 import Foundation
 import Testing
+import TestSupport
+import HomelabCore
 
 @Suite(.serialized) struct ExecutorEndToEndTests {
     /// A runtime root with a catalog in its repo; returns (fixture, environment).
@@ -35,6 +37,7 @@ import Testing
             let text = #"{"id":"r\#(i)","action":"record","args":{"n":"\#(i)"}}"#
             try text.write(toFile: fixture.stage + "/r\(i).json", atomically: false, encoding: .utf8)
         }
+        for i in 0..<count { recordProposal("r\(i)", root: RuntimeRoot(fixture.root)) }  // what the observer would have folded
         for i in 0..<count { rename(fixture.stage + "/r\(i).json", fixture.root + "/actions/approved/r\(i).json") }
         #expect(first.waitUntil(timeout: 60) { _ in self.names(fixture.root + "/actions/done").count == count },
                 "done: \(names(fixture.root + "/actions/done").count), failed: \(names(fixture.root + "/actions/failed").count)")
@@ -57,6 +60,7 @@ import Testing
         #expect(executor.waitUntil { $0.standardError.contains("watching") })
         try #"{"id":"long","action":"nap","args":{"seconds":"120"},"resource":"container/nas/x"}"#
             .write(toFile: fixture.stage + "/long.json", atomically: false, encoding: .utf8)
+        recordProposal("long", root: RuntimeRoot(fixture.root))
         rename(fixture.stage + "/long.json", fixture.root + "/actions/approved/long.json")
         #expect(executor.waitUntil { $0.standardError.contains("started long") })
         let line = executor.standardError.split(separator: "\n").first { $0.contains("started long") } ?? ""

@@ -17,9 +17,14 @@ public struct ActionEvents: Sendable {
     }
 
     public func emit(_ step: Step, id: String, actor: String, _ data: JSONObject = [:]) throws(SystemError) {
+        try inbox.drop(event(step, id: id, actor: actor, data))
+    }
+
+    /// The event's bytes.
+    public func event(_ step: Step, id: String, actor: String, _ data: JSONObject = [:], eventID: String = Digest.randomHex()) -> [UInt8] {
         var body: JSONObject = ["actor": .string(actor)]
         body.members.append(contentsOf: data.members.filter { $0.key != "actor" })
-        try inbox.emit(type: "action." + step.rawValue, subject: "action/" + id, data: .object(body))
+        return inbox.event(type: "action." + step.rawValue, subject: "action/" + id, data: .object(body), id: eventID)
     }
 
     /// `emit`, with a failure logged rather than thrown: for services whose action already

@@ -6,8 +6,14 @@ import FSWatch
 /// An operator's approve or reject of a pending action — the same rules and audit from the UI
 /// and from `homelab approve/reject`. The decision is one rename out of `pending/`: against a
 /// supersede or another operator exactly one wins, and the loser learns the action is no
-/// longer pending. The audit is the `action.approved`/`action.rejected` event (operator,
-/// remote address, time), folded into `world/action/ID.json`.
+/// longer pending.
+///
+/// The audit — who decided, from where, when — is the `action.approved`/`action.rejected`
+/// event, made durable with the decision: it is written (fsynced) under a hidden name in
+/// `audit/` before the rename, and published by a second rename after it. A `kill -9` in
+/// between leaves the staged event beside a decision that was made, and whoever looks next
+/// (the executor claiming the action, or `recover`) publishes it; a staged event whose action
+/// is still pending was never decided, and is dropped.
 public enum OperatorDecision {
     public enum Verdict: String, Sendable { case approve, reject }
 
@@ -22,17 +28,56 @@ public enum OperatorDecision {
         guard isValidID(id) else { return .unknown }
         let from = root.action(id, in: .pending)
         let to = root.action(id, in: verdict == .approve ? .approved : .rejected)
+        let staged = stagedEvent(verdict, id: id, root: root)
+        let event = ActionEvents(root: root, source: "ui").event(step(verdict), id: id, actor: name, ["remote": .string(remote)],
+                                                                 eventID: "decision-" + id)
+        try AtomicFile.write(event, to: staged, durability: .file)
         if rename(from, to) != 0 {
-            guard Errno.current == .noSuchFile else { throw SystemError("rename", Errno.current, subject: "\(from) -> \(to)") }
+            let errno = Errno.current
+            unlink(staged)
+            guard errno == .noSuchFile else { throw SystemError("rename", errno, subject: "\(from) -> \(to)") }
             return root.actionState(id).map { .notPending($0.rawValue) } ?? .unknown
         }
-        // The rename is the whole decision: the file is not written again afterwards. An
-        // approved file is the executor's the moment it lands, and a rewrite after the executor
-        // has claimed it would put a second copy into approved/ and run the action twice. Who
-        // decided, from where and when is the event's, and world/action/ID.json keeps it.
-        try ActionEvents(root: root, source: "ui").emit(verdict == .approve ? .approved : .rejected, id: id, actor: name,
-                                                        ["remote": .string(remote)])
+        // The rename is the whole decision: the action file is not written again afterwards.
+        // An approved file is the executor's the moment it lands, and a rewrite after the
+        // executor has claimed it would put a second copy into approved/ and run it twice.
+        try publish(staged, id: id, verdict: verdict, root: root)
         return .done
+    }
+
+    /// Publishes the staged event of a decision that was made; drops one that was not.
+    /// Returns whether an event of `verdict` for `id` is recorded (published now or before).
+    @discardableResult
+    public static func recover(_ verdict: Verdict, id: String, root: RuntimeRoot) -> Bool {
+        let staged = stagedEvent(verdict, id: id, root: root)
+        guard fileKind(staged) == .regular else { return false }
+        let decided: Set<RuntimeRoot.ActionState> = verdict == .approve ? [.approved, .running, .done, .failed] : [.rejected]
+        guard let state = root.actionState(id), decided.contains(state) else {
+            unlink(staged)  // the decider died before its rename: nothing was decided
+            return false
+        }
+        return (try? publish(staged, id: id, verdict: verdict, root: root)) != nil
+    }
+
+    /// Every staged decision under `root`, settled (at a UI's start).
+    public static func recoverAll(root: RuntimeRoot) {
+        for entry in listDirectory(root.audit) where entry.name.hasPrefix(".decision-") && entry.name.hasSuffix(".json") {
+            let parts = entry.name.dropFirst(".decision-".count).dropLast(5).split(separator: ".", maxSplits: 1)
+            guard parts.count == 2, let verdict = Verdict(rawValue: String(parts[0])) else { continue }
+            recover(verdict, id: String(parts[1]), root: root)
+        }
+    }
+
+    private static func step(_ verdict: Verdict) -> ActionEvents.Step { verdict == .approve ? .approved : .rejected }
+
+    /// `audit/.decision-VERDICT.ID.json`: hidden, so the observer leaves it until published.
+    static func stagedEvent(_ verdict: Verdict, id: String, root: RuntimeRoot) -> String {
+        root.audit + "/.decision-" + verdict.rawValue + "." + id + ".json"
+    }
+
+    private static func publish(_ staged: String, id: String, verdict: Verdict, root: RuntimeRoot) throws(SystemError) {
+        try AtomicFile.rename(staged, to: root.audit + "/decision-" + verdict.rawValue + "." + id + ".json")
+        try AtomicFile.syncFolder(root.audit)
     }
 
     /// Action IDs name files: hex digests with an optional `-N`, or simple names.

@@ -19,12 +19,16 @@ public struct InboxWriter: Sendable {
     @discardableResult
     public func emit(type: String, subject: String?, data: JSONValue?, id: String = Digest.randomHex(),
                      time: String? = nil) throws(SystemError) -> String {
-        let now = Timestamp.now()
+        try drop(event(type: type, subject: subject, data: data, id: id, time: time))
+    }
+
+    /// The bytes of an event from this writer's source.
+    public func event(type: String, subject: String?, data: JSONValue?, id: String = Digest.randomHex(), time: String? = nil) -> [UInt8] {
         var event: JSONObject = ["specversion": .string("1.0"), "id": .string(id), "source": .string(source), "type": .string(type)]
         if let subject { event["subject"] = .string(subject) }
-        event["time"] = .string(time ?? now.iso8601Milliseconds)
+        event["time"] = .string(time ?? Timestamp.now().iso8601Milliseconds)
         if let data { event["data"] = data }
-        return try drop(JSONWriter.encode(.object(event)) + [0x0A], at: now)
+        return JSONWriter.encode(.object(event)) + [0x0A]
     }
 
     /// Drops already-encoded event bytes; names sort by time.
