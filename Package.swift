@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "TestSupport"]),
         .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch", "TestSupport"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HomelabCore", "FSWatch"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "UITests", dependencies: ["UI", "FSWatch", "HomelabCore"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "HomelabCore"]),

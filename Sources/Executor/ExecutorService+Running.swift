@@ -76,8 +76,7 @@ extension ExecutorService {
         guard history?.has(.proposed) == true else {
             return .failure(Refusal("\(id) was never proposed: the log has no proposal for it (waited \(settings.proposalWait))"))
         }
-        let recorded = history?.has(.approved) == true || fileKind(root.audit + "/decision-approve.\(id).json") != nil
-            || OperatorDecision.recover(.approve, id: id, root: root)
+        let recorded = history?.has(.approved) == true || OperatorDecision.isRecorded(.approve, id: id, root: root)
         if !recorded {
             events.emit(.approved, id: id, actor: "filesystem", ["note": .string("renamed into approved/ without an approval")], logger: logger)
         }

@@ -3,7 +3,7 @@ import HomelabCore
 import Testing
 
 /// What the collector makes of the docker CLI's lines.
-@Suite struct EngineOutputTests {
+@Suite(.timeLimit(.minutes(2))) struct EngineOutputTests {
     private func event(_ text: String) -> EngineEvent? { EngineEvent.parse(Array(text.utf8)) }
 
     @Test func stateChangesAskForAnInspectAndHealthCheckExecsDoNot() {

@@ -2,7 +2,7 @@
 import HomelabCore
 import Testing
 
-@Suite struct SimulatedHomelabTests {
+@Suite(.timeLimit(.minutes(2))) struct SimulatedHomelabTests {
     /// A drift must change what is observed, or no proposal follows it.
     @Test(arguments: [
         ("state", "running", "exited"), ("state", "exited", "running"),

@@ -8,7 +8,7 @@ import FSWatch
 import HomelabCore
 @testable import Executor
 
-@Suite(.serialized) struct ExecutorTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct ExecutorTests {
     @Test func aSuccessfulActionIsRecordedWithItsOutput() throws {
         let fixture = try ExecutorFixture()
         fixture.catalog("say", #"{"argv":["echo","hello","{name}"],"params":{"name":"^[a-z]+$"},"timeoutSeconds":5}"#)

@@ -8,7 +8,7 @@ import TestSupport
 
 // One serialized suite for everything that touches inotify, signals or the fd table, so the
 // overflow test's lowered queue limit and the descriptor counts see no other test.
-@Suite(.serialized) struct DirectoryWatchTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct DirectoryWatchTests {
     @Test func fileRenamedInIsReportedOnce() throws {
         let stage = TemporaryFolder(), folder = TemporaryFolder()
         let reactor = try Reactor()

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 @testable import FSWatch
 
-@Suite(.serialized) struct FileDescriptorTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct FileDescriptorTests {
     @Test func closeAfterClosesWhenTheBodyThrows() {
         struct Failed: Error {}
         let before = openDescriptorCount()

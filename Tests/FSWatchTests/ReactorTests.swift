@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 @testable import FSWatch
 
-@Suite(.serialized) struct ReactorTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct ReactorTests {
     @Test func timersFireInDeadlineOrderAndHonourMovedDeadlines() throws {
         let reactor = try Reactor()
         var fired: [String] = []

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 @testable import FSWatch
 
-@Suite(.serialized) struct RunningCommandTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct RunningCommandTests {
     @Test func linesArriveWholeAcrossWritesAndTheExitComesLast() throws {
         let reactor = try Reactor()
         defer { reactor.shutdown() }

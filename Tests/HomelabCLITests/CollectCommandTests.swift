@@ -6,7 +6,7 @@ import Testing
 
 /// `homelab collect` refuses what it cannot do with one line and exit 2 (the real engine is
 /// Tests/docker/collector_test.py's).
-@Suite struct CollectCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct CollectCommandTests {
     @Test func badArgumentsAreOneLineAndExit2() throws {
         let fixture = try RuntimeFixture()
         let cases: [([String], [String: String], String)] = [

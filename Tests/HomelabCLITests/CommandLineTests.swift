@@ -4,7 +4,7 @@ import Glibc
 import Foundation
 import Testing
 
-@Suite struct CommandLineTests {
+@Suite(.timeLimit(.minutes(5))) struct CommandLineTests {
     @Test func noCommandPrintsUsageAndExits2() throws {
         let (status, output, errors) = try HomelabProcess.run([])
         #expect(status == 2)

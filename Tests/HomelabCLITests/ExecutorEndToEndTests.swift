@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 import HomelabCore
 
-@Suite(.serialized) struct ExecutorEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ExecutorEndToEndTests {
     /// A runtime root with a catalog in its repo; returns (fixture, environment).
     private func setUp(_ catalog: [String: String]) throws -> (RuntimeFixture, [String: String]) {
         let fixture = try RuntimeFixture()

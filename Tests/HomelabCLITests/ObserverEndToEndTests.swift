@@ -4,7 +4,7 @@ import Glibc
 import Foundation
 import Testing
 
-@Suite(.serialized) struct ObserverEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ObserverEndToEndTests {
     @Test func tenThousandEventsReachTheLogAndTheWorld() throws {
         let fixture = try RuntimeFixture(onDisk: true)
         let observer = try fixture.observer()

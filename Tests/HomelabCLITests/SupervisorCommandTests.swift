@@ -4,7 +4,7 @@ import Glibc
 import Foundation
 import Testing
 
-@Suite struct SupervisorCommandTests {
+@Suite(.timeLimit(.minutes(5))) struct SupervisorCommandTests {
     private func inventory() throws -> String {
         let folder = NSTemporaryDirectory() + "inventory-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: folder + "/resources/nas", withIntermediateDirectories: true)

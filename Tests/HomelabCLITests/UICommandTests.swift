@@ -4,7 +4,7 @@ import Glibc
 import Foundation
 import Testing
 
-@Suite struct UICommandTests {
+@Suite(.timeLimit(.minutes(5))) struct UICommandTests {
     @Test func theUIServesAndStopsCleanlyOnSIGTERM() throws {
         let fixture = try RuntimeFixture()
         let ui = try HomelabProcess(["ui"], environment: fixture.environment.merging(["HOMELAB_UI_ADDR": "127.0.0.1:0"]) { $1 })

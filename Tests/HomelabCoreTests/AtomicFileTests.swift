@@ -3,13 +3,9 @@ import Glibc
 #endif
 import Foundation
 import Testing
+import TestSupport
 @testable import FSWatch
 @testable import HomelabCore
-
-private func temporaryFolder() -> String {
-    var template = Array("/dev/shm/core.XXXXXX".utf8CString)
-    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-}
 
 private func mode(_ path: String) -> mode_t {
     var info = stat()
@@ -17,10 +13,10 @@ private func mode(_ path: String) -> mode_t {
     return info.st_mode & 0o7777
 }
 
-@Suite struct AtomicFileTests {
+@Suite(.timeLimit(.minutes(2))) struct AtomicFileTests {
     @Test func writesTheBytesAndLeavesNoTemporaryBehind() throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let temporary = TemporaryFolder("core")
+        let folder = temporary.path
         let path = folder + "/state.json"
         try AtomicFile.write("{\"v\":1}", to: path)
         try AtomicFile.write("{\"v\":2}", to: path, mode: 0o600)
@@ -30,8 +26,8 @@ private func mode(_ path: String) -> mode_t {
     }
 
     @Test func aReaderNeverSeesHalfAFile() throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let temporary = TemporaryFolder("core")
+        let folder = temporary.path
         let path = folder + "/big.json"
         let small = [UInt8](repeating: UInt8(ascii: "a"), count: 10)
         let large = [UInt8](repeating: UInt8(ascii: "b"), count: 1 << 20)
@@ -47,8 +43,8 @@ private func mode(_ path: String) -> mode_t {
     }
 
     @Test func rewriteSwapsASpareInsteadOfAllocatingAnInode() throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let temporary = TemporaryFolder("core")
+        let folder = temporary.path
         let path = folder + "/index.json"
         func inode(_ path: String) -> ino_t {
             var info = stat()
@@ -75,7 +71,7 @@ private func mode(_ path: String) -> mode_t {
     }
 }
 
-@Suite struct ConfigurationTests {
+@Suite(.timeLimit(.minutes(2))) struct ConfigurationTests {
     @Test func defaultsServeTheDockerImage() throws {
         let configuration = try Configuration(environment: [:])
         #expect(configuration.root.path == "/opt/homelab")
@@ -104,7 +100,7 @@ private func mode(_ path: String) -> mode_t {
     }
 }
 
-@Suite struct TimestampAndLoggerTests {
+@Suite(.timeLimit(.minutes(2))) struct TimestampAndLoggerTests {
     @Test func formatsUTC() {
         let time = Timestamp(secondsSinceEpoch: 1_795_705_200, nanoseconds: 42_000_000)
         #expect(time.iso8601 == "2026-11-26T15:00:00Z")
@@ -113,8 +109,8 @@ private func mode(_ path: String) -> mode_t {
     }
 
     @Test func logFileRotatesAtItsCap() throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let temporary = TemporaryFolder("core")
+        let folder = temporary.path
         let path = folder + "/observer.log"
         let logger = Logger(service: "observer", level: .info, file: path, maxBytes: 2_000, mirrorToStandardError: false)
         for i in 0..<100 { logger.info("batch \(i) accepted 10 events") }

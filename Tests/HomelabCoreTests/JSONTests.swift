@@ -1,7 +1,7 @@
 import Testing
 @testable import HomelabCore
 
-@Suite struct JSONTests {
+@Suite(.timeLimit(.minutes(2))) struct JSONTests {
     private func parse(_ text: String, maxDepth: Int = 64) throws -> JSONValue {
         try JSONParser.parse(Array(text.utf8), maxDepth: maxDepth)
     }

@@ -3,13 +3,9 @@ import Glibc
 #endif
 import Foundation
 import Testing
+import TestSupport
 import HomelabCore
 @testable import Observer
-
-private func temporaryFolder() -> String {
-    var template = Array("/dev/shm/eventlog.XXXXXX".utf8CString)
-    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-}
 
 private func batch(_ seqs: ClosedRange<Int>, receivedAt: String) -> [UInt8] {
     seqs.flatMap { seq in
@@ -17,10 +13,10 @@ private func batch(_ seqs: ClosedRange<Int>, receivedAt: String) -> [UInt8] {
     }
 }
 
-@Suite struct EventLogTests {
+@Suite(.timeLimit(.minutes(2))) struct EventLogTests {
     @Test func appendsRecoversAndReadsBack() throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let temporary = TemporaryFolder("eventlog")
+        let folder = temporary.path
         do {
             let log = try EventLog(folder: folder)
             #expect(log.lastSeq == 0)
@@ -40,8 +36,8 @@ private func batch(_ seqs: ClosedRange<Int>, receivedAt: String) -> [UInt8] {
     }
 
     @Test func cutsATornLastLineBeforeAppending() throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let temporary = TemporaryFolder("eventlog")
+        let folder = temporary.path
         do {
             let log = try EventLog(folder: folder)
             try log.append(batch(1...2, receivedAt: "2026-11-26T10:00:00.000Z"), firstSeq: 1, count: 2, day: "2026-11-26")
@@ -61,8 +57,8 @@ private func batch(_ seqs: ClosedRange<Int>, receivedAt: String) -> [UInt8] {
     }
 
     @Test func aGapInTheLogStopsTheReplayWithAClearError() throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let temporary = TemporaryFolder("eventlog")
+        let folder = temporary.path
         try FileManager.default.createDirectory(atPath: folder + "/2026-11-26", withIntermediateDirectories: true)
         let lines = batch(1...2, receivedAt: "2026-11-26T10:00:00.000Z") + batch(4...4, receivedAt: "2026-11-26T10:00:00.000Z")
         try Data(lines).write(to: URL(fileURLWithPath: folder + "/2026-11-26/000000000001.jsonl"))
@@ -71,8 +67,8 @@ private func batch(_ seqs: ClosedRange<Int>, receivedAt: String) -> [UInt8] {
     }
 
     @Test func aLastLineThatIsNotAnEventRefusesToOpenTheLog() throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let temporary = TemporaryFolder("eventlog")
+        let folder = temporary.path
         try FileManager.default.createDirectory(atPath: folder + "/2026-11-26", withIntermediateDirectories: true)
         let lines = batch(1...2, receivedAt: "2026-11-26T10:00:00.000Z") + Array("{\"not\": \"an event\"}\n".utf8)
         try Data(lines).write(to: URL(fileURLWithPath: folder + "/2026-11-26/000000000001.jsonl"))

@@ -9,7 +9,7 @@ private func reason(_ text: String) -> String? {
     return nil
 }
 
-@Suite struct EventValidationTests {
+@Suite(.timeLimit(.minutes(2))) struct EventValidationTests {
     @Test func acceptsAMinimalEventAndFillsTheDefaults() throws {
         let text = #"{"type":"custom.thing","source":"node/nas"}"#
         let event = try validate(text).get()

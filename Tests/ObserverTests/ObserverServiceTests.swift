@@ -8,29 +8,17 @@ import FSWatch
 import HomelabCore
 @testable import Observer
 
-/// An observer on a reactor the test turns, over a temporary root.
-private final class ObserverFixture {
-    let folder: TemporaryFolder
-    let root: RuntimeRoot
-    let reactor: Reactor
+/// An observer on a `ServiceFixture`.
+private final class ObserverFixture: ServiceFixture {
     var observer: ObserverService!
     private var count = 100
 
-    init(root: RuntimeRoot? = nil, folder: TemporaryFolder = TemporaryFolder("observer")) throws {
-        self.folder = folder
-        self.root = root ?? RuntimeRoot(folder.path + "/root")
-        try self.root.create()
-        reactor = try Reactor()
-    }
+    init() throws { try super.init("observer") }
 
-    deinit {
-        observer?.shutdown()
-        reactor.shutdown()
-    }
+    deinit { observer?.shutdown() }
 
     func start() throws {
-        let configuration = try Configuration(environment: ["HOMELAB_ROOT": root.path, "HOMELAB_HEARTBEAT_SECONDS": "3600"])
-        observer = ObserverService(configuration: configuration, logger: Logger(service: "observer", level: .error, mirrorToStandardError: false))
+        observer = ObserverService(configuration: configuration, logger: logger("observer"))
         try observer.start(on: reactor)
     }
 
@@ -56,8 +44,6 @@ private final class ObserverFixture {
         WorldResource.read(root.worldFile(try! Subject.parse(subject).get())).map(\.1)
     }
 
-    @discardableResult
-    func turn(until condition: () -> Bool) throws -> Bool { try reactor.run(until: condition, timeout: .seconds(10)) }
 }
 
 @Suite(.serialized, .timeLimit(.minutes(1))) struct ObserverServiceTests {
@@ -82,8 +68,7 @@ private final class ObserverFixture {
         let before = try snapshot(fixture.root.world)
         fixture.observer.shutdown()
         unlink(fixture.root.observerCheckpoint)
-        let again = try ObserverFixture(reusing: fixture)
-        try again.start()
+        try fixture.start()
         #expect(try snapshot(fixture.root.world) == before)
     }
 
@@ -125,13 +110,6 @@ extension ObserverServiceTests {
         let history = try #require(fixture.resource("action/abc"))
         #expect(history.lifecycle?.count == 1)
         #expect(listDirectory(fixture.root.audit).isEmpty)
-    }
-}
-
-extension ObserverFixture {
-    /// A second observer over the same root (the first one shut down).
-    convenience init(reusing other: ObserverFixture) throws {
-        try self.init(root: other.root, folder: other.folder)
     }
 }
 

@@ -13,7 +13,7 @@ private func file(_ world: World, _ kind: String, _ name: String) -> String? {
     return world.resource(key).map { String(decoding: $0.fileBytes(key), as: UTF8.self) }
 }
 
-@Suite struct WorldFoldTests {
+@Suite(.timeLimit(.minutes(2))) struct WorldFoldTests {
     @Test func observedUpsertsAndReplacesProperties() {
         let world = World()
         world.apply(event("resource.observed", "container/nas/jellyfin", #"{"state":"exited","image":"jf:1"}"#, seq: 1))

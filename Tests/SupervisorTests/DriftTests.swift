@@ -10,7 +10,7 @@ private func observed(_ json: String, lastSeen: Timestamp? = .now()) -> Observed
     Observed(properties: try! JSONParser.parse(Array(json.utf8)).object!, lastSeen: lastSeen)
 }
 
-@Suite struct DriftTests {
+@Suite(.timeLimit(.minutes(2))) struct DriftTests {
     let jellyfin = desired(#"{"kind":"container","name":"nas/jellyfin","spec":{"state":"running","image":"jf:10","ports":{"http":8096}},"staleAfterSeconds":600}"#)
 
     @Test func missingWhenTheWorldHasNoSuchResource() {

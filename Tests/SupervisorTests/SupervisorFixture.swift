@@ -4,45 +4,23 @@ import Glibc
 import Foundation
 import FSWatch
 import HomelabCore
+import TestSupport
 @testable import Supervisor
 
-/// A runtime root and a repository in a temporary folder, a supervisor running on a reactor
-/// the test turns, and helpers that write what the observer would write.
-final class SupervisorFixture {
-    let base: String
-    let root: RuntimeRoot
-    let repo: String
-    var inventory: String { repo + "/inventory" }
-    let reactor: Reactor
+/// A supervisor on a `ServiceFixture`, and helpers that write what the observer would write.
+final class SupervisorFixture: ServiceFixture {
     private(set) var supervisor: SupervisorService!
 
     init() throws {
-        var template = Array("/dev/shm/supervisor.XXXXXX".utf8CString)
-        base = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-        root = RuntimeRoot(base + "/root")
-        repo = base + "/repo"
-        try root.create()
-        reactor = try Reactor()
-        try FileManager.default.createDirectory(atPath: inventory + "/resources", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: inventory + "/actions", withIntermediateDirectories: true)
+        try super.init("supervisor")
         catalog("docker-start", #"{"argv":["docker","--context","{host}","start","{container}"],"params":{"host":"^[a-z0-9-]+$","container":"^[A-Za-z0-9_.-]+$"}}"#)
         catalog("compose-up", #"{"argv":["docker","--context","{host}","compose","-p","{project}","up","-d"],"params":{"host":"^[a-z0-9-]+$","project":"^[a-z0-9_-]+$"}}"#)
     }
 
-    deinit {
-        reactor.shutdown()
-        try? FileManager.default.removeItem(atPath: base)
-    }
-
     func start(settings: SupervisorService.Settings = SupervisorService.Settings()) throws {
-        let configuration = try Configuration(environment: ["HOMELAB_ROOT": root.path, "HOMELAB_REPO": repo, "HOMELAB_HEARTBEAT_SECONDS": "3600"])
-        supervisor = SupervisorService(configuration: configuration, logger: Logger(service: "supervisor", level: .warning), settings: settings)
+        supervisor = SupervisorService(configuration: configuration, logger: logger("supervisor", level: .warning), settings: settings)
         try supervisor.start(on: reactor)
         try turn(for: .milliseconds(20))
-    }
-
-    func catalog(_ name: String, _ json: String) {
-        write(inventory + "/actions/\(name).json", json)
     }
 
     func desire(_ file: String, _ json: String) {
@@ -74,15 +52,7 @@ final class SupervisorFixture {
         try! AtomicFile.write(text, to: path, durability: .none)
     }
 
-    func actions(_ state: RuntimeRoot.ActionState) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: root.actions(state))) ?? [])
-            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.map { String($0.dropLast(5)) }.sorted()
-    }
-
-    func action(_ state: RuntimeRoot.ActionState, _ id: String) -> [String: Any] {
-        let data = FileManager.default.contents(atPath: root.actions(state) + "/" + id + ".json") ?? Data()
-        return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
-    }
+    func actions(_ state: RuntimeRoot.ActionState) -> [String] { ids(state) }
 
     func driftReport() -> [String: Any] {
         let data = FileManager.default.contents(atPath: root.driftReport) ?? Data()
@@ -91,22 +61,8 @@ final class SupervisorFixture {
 
     func drifts() -> [[String: Any]] { driftReport()["drift"] as? [[String: Any]] ?? [] }
 
-    /// The events dropped into the inbox, as (type, subject).
-    func inboxEvents() -> [(type: String, subject: String, data: [String: Any])] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.audit)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
-        return names.compactMap { name in
-            guard let data = FileManager.default.contents(atPath: root.audit + "/" + name),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-            return (object["type"] as? String ?? "", object["subject"] as? String ?? "", object["data"] as? [String: Any] ?? [:])
-        }
-    }
-
-    func turn(for duration: Duration) throws { try reactor.run(for: duration) }
-
-    @discardableResult
-    func turn(until condition: () -> Bool, timeout: Duration = .seconds(10)) throws -> Bool {
-        try reactor.run(until: condition, timeout: timeout)
-    }
+    /// The events the supervisor dropped, as (type, subject, data).
+    func inboxEvents() -> [(type: String, subject: String, data: [String: Any])] { auditEvents() }
 
     /// Runs git in the repository.
     func git(_ arguments: String...) throws {

@@ -7,7 +7,7 @@ import FSWatch
 import HomelabCore
 @testable import Supervisor
 
-@Suite(.serialized) struct SupervisorServiceTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct SupervisorServiceTests {
     @Test func eachDriftKindIsReportedAndRemediableOnesProposed() throws {
         let fixture = try SupervisorFixture()
         fixture.desire("nas/jellyfin.json", SupervisorFixture.container("nas/jellyfin"))

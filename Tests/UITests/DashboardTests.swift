@@ -4,7 +4,7 @@ import Testing
 
 /// The page and its two files: each its own route, and no inline script or style left, so a
 /// Content-Security-Policy of `script-src 'self'; style-src 'self'` can be turned on.
-@Suite(.serialized) struct DashboardTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct DashboardTests {
     private func split(_ response: String) -> (head: String, body: String) {
         let parts = response.components(separatedBy: "\r\n\r\n")
         return (parts[0], parts.dropFirst().joined(separator: "\r\n\r\n"))

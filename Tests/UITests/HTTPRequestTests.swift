@@ -1,7 +1,7 @@
 import Testing
 @testable import UI
 
-@Suite struct HTTPRequestTests {
+@Suite(.timeLimit(.minutes(2))) struct HTTPRequestTests {
     private func request(_ version: String, _ connection: String?) throws -> HTTPRequest {
         let text = "GET / \(version)\r\nHost: a\r\n" + (connection.map { "Connection: \($0)\r\n" } ?? "") + "\r\n"
         guard case .request(let request, _) = HTTPParser().parse(Array(text.utf8)[...]) else { throw ParseFailed() }

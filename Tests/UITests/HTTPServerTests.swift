@@ -64,7 +64,7 @@ final class TestServer: @unchecked Sendable {
     func readAll(_ fd: Int32, timeout: Double) -> String { readLoopback(fd, timeout: timeout) }
 }
 
-@Suite(.serialized) struct HTTPServerTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct HTTPServerTests {
     @Test func answersAndKeepsTheConnectionAlive() throws {
         let server = try TestServer()
         let response = server.exchange("GET /hello?name=oskar HTTP/1.1\r\nHost: x\r\n\r\n", timeout: 0.3)

@@ -41,7 +41,15 @@ public enum OperatorDecision {
         // The rename is the whole decision: the action file is not written again afterwards.
         // An approved file is the executor's the moment it lands, and a rewrite after the
         // executor has claimed it would put a second copy into approved/ and run it twice.
-        try publish(staged, id: id, verdict: verdict, root: root)
+        do {
+            try publish(staged, id: id, verdict: verdict, root: root)
+        } catch where error.errno == .noSuchFile {
+            // The executor, claiming the action that instant, published it first — or, had
+            // it been dropped as stale, it is written now from the bytes in hand.
+            if fileKind(published(verdict, id: id, root: root)) == nil {
+                try AtomicFile.write(event, to: published(verdict, id: id, root: root), durability: .fileAndFolder)
+            }
+        }
         return .done
     }
 
@@ -52,11 +60,19 @@ public enum OperatorDecision {
         let staged = stagedEvent(verdict, id: id, root: root)
         guard fileKind(staged) == .regular else { return false }
         let decided: Set<RuntimeRoot.ActionState> = verdict == .approve ? [.approved, .running, .done, .failed] : [.rejected]
-        guard let state = root.actionState(id), decided.contains(state) else {
+        let state = root.actionState(id)
+        if state == .pending && !isOlderThanAMinute(staged) { return false }  // a decision in flight
+        guard let state, decided.contains(state) else {
             unlink(staged)  // the decider died before its rename: nothing was decided
             return false
         }
         return (try? publish(staged, id: id, verdict: verdict, root: root)) != nil
+    }
+
+    /// Whether the event of a decision on `id` is published (or staged, and published now).
+    public static func isRecorded(_ verdict: Verdict, id: String, root: RuntimeRoot) -> Bool {
+        fileKind(published(verdict, id: id, root: root)) != nil || recover(verdict, id: id, root: root)
+            || fileKind(published(verdict, id: id, root: root)) != nil  // published by its decider meanwhile
     }
 
     /// Every staged decision under `root`, settled (at a UI's start).
@@ -75,9 +91,20 @@ public enum OperatorDecision {
         root.audit + "/.decision-" + verdict.rawValue + "." + id + ".json"
     }
 
+    /// `audit/decision-VERDICT.ID.json`: where the observer takes the event from.
+    static func published(_ verdict: Verdict, id: String, root: RuntimeRoot) -> String {
+        root.audit + "/decision-" + verdict.rawValue + "." + id + ".json"
+    }
+
     private static func publish(_ staged: String, id: String, verdict: Verdict, root: RuntimeRoot) throws(SystemError) {
-        try AtomicFile.rename(staged, to: root.audit + "/decision-" + verdict.rawValue + "." + id + ".json")
+        try AtomicFile.rename(staged, to: published(verdict, id: id, root: root))
         try AtomicFile.syncFolder(root.audit)
+    }
+
+    private static func isOlderThanAMinute(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return true }
+        return Timestamp.now().secondsSinceEpoch - Int64(info.st_mtim.tv_sec) > 60
     }
 
     /// Action IDs name files: hex digests with an optional `-N`, or simple names.
