@@ -14,7 +14,7 @@ final class ActionRun {
     private let began = MonotonicTime.now()
     private(set) var pid: pid_t = 0
     let timeout: Int
-    private let log: Int32
+    private var log: FileDescriptor?
     private var tail = OutputTail()
     private var command: RunningCommand?
     private(set) var timedOut = false
@@ -33,22 +33,23 @@ final class ActionRun {
     }
 
     /// Starts `argv` with its output appended to `log`, which the run owns (and closes) from now on.
-    init(id: String, resource: String, argv: [String], environment: [String: String], folder: String, log: Int32,
+    init(id: String, resource: String, argv: [String], environment: [String: String], folder: String, log: consuming FileDescriptor,
          timeout: Int, grace: Duration, reactor: Reactor, finished: @escaping (ActionRun, Outcome) -> Void) throws(SystemError) {
         self.id = id
         self.resource = resource
         self.timeout = timeout
-        self.log = log
+        let fd = log.rawValue
+        self.log = consume log
         self.grace = grace
         self.finished = finished
         do {
             // Output and exit arrive through the loop, never before this returns.
             command = try RunningCommand(argv, environment: environment, folder: folder, reactor: reactor, output: .chunks({ [unowned self] chunk in
-                try? FileDescriptor.writeAll(Array(chunk), to: log)
+                try? FileDescriptor.writeAll(Array(chunk), to: fd)
                 tail.append(Array(chunk))
             }), onExit: { [unowned self] exit in end(exit) })
         } catch {
-            close(log)
+            closeLog()
             throw error
         }
         pid = command?.pid ?? 0
@@ -67,13 +68,17 @@ final class ActionRun {
         end(.signaled(SIGKILL))
     }
 
+    private func closeLog() {
+        if let log = log.take() { log.close() }
+    }
+
     private func end(_ exit: ChildProcess.Exit) {
         guard !done else { return }
         done = true
         let killed = command?.killedAfterGrace ?? false
         command = nil
         timeoutTimer?.cancel()
-        close(log)
+        closeLog()
         finished(self, Outcome(exit: exit, timedOut: timedOut, killed: killed, duration: MonotonicTime.now() - began, outputTail: tail.text))
     }
 }

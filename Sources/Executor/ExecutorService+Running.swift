@@ -32,7 +32,7 @@ extension ExecutorService {
             guard let program = ChildProcess.locate(argv[0], path: Self.minimalPath) else {
                 throw Refusal("command not found: \(argv[0]) (PATH=\(Self.minimalPath))")
             }
-            let log = try FileDescriptor.open(root.actionLog(id), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND).release()
+            let log = try FileDescriptor.open(root.actionLog(id), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
             let run = try ActionRun(id: id, resource: resource, argv: [program] + argv.dropFirst(),
                                     environment: settings.passedEnvironment.merging([
                                         "PATH": Self.minimalPath, "HOME": folder, "LANG": "C.UTF-8", "HOMELAB_ACTION_ID": id,

@@ -22,7 +22,8 @@ final class EventLog {
     /// Bytes cut off the end when the log was opened (a torn line), for the start-up log.
     private(set) var tornBytes = 0
 
-    private var fd: Int32 = -1
+    /// The segment being appended to.
+    private var file: FileDescriptor?
     private var current: Segment?
     private var currentSize = 0
 
@@ -31,7 +32,11 @@ final class EventLog {
         try recover()
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { closeSegment() }
+
+    private func closeSegment() {
+        if let file = file.take() { file.close() }
+    }
 
     static func key(source: String, id: String) -> String { source + "\u{0}" + id }
 
@@ -42,22 +47,21 @@ final class EventLog {
     /// the size limit, only ever at a batch boundary.
     func append(_ lines: [UInt8], firstSeq: Int, count: Int, day: String) throws(SystemError) {
         precondition(firstSeq == lastSeq + 1, "seq \(firstSeq) does not follow \(lastSeq)")
-        if fd < 0 || current?.day != day || currentSize >= EventLog.segmentLimit {
+        if file == nil || current?.day != day || currentSize >= EventLog.segmentLimit {
             try startSegment(day: day, firstSeq: firstSeq)
         }
-        try FileDescriptor.writeAll(lines, to: fd)
+        try file!.writeAll(lines)
         currentSize += lines.count
         lastSeq = firstSeq + count - 1
     }
 
     /// The group commit: one `fdatasync` for everything appended since the last one.
     func sync() throws(SystemError) {
-        if fd >= 0 { try FileDescriptor.syncData(fd) }
+        if let fd = file?.rawValue { try FileDescriptor.syncData(fd) }
     }
 
     private func startSegment(day: String, firstSeq: Int) throws(SystemError) {
-        if fd >= 0 { close(fd) }
-        fd = -1
+        closeSegment()
         let dayFolder = folder + "/" + day
         if mkdir(dayFolder, 0o755) == 0 {
             try AtomicFile.syncFolder(folder)
@@ -65,7 +69,7 @@ final class EventLog {
             throw SystemError("mkdir", Errno.current, subject: dayFolder)
         }
         let path = dayFolder + "/" + EventLog.segmentName(firstSeq)
-        fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o644).release()
+        file = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o644)
         try AtomicFile.syncFolder(dayFolder)
         current = Segment(day: day, firstSeq: firstSeq, path: path)
         currentSize = 0
@@ -107,7 +111,7 @@ final class EventLog {
         guard let last = EventLogFiles.segments(in: folder).last else { return }
         let size = try FileDescriptor.open(last.path, O_RDWR).closeAfter { file in try recover(last, file) }
         // Continue appending to the last segment.
-        fd = try FileDescriptor.open(last.path, O_WRONLY | O_APPEND).release()
+        file = try FileDescriptor.open(last.path, O_WRONLY | O_APPEND)
         current = last
         currentSize = size
     }
