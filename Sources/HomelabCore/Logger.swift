@@ -26,7 +26,7 @@ public final class Logger {
     public let level: LogLevel
     private let path: String?
     private let maxBytes: Int
-    private var fd: Int32 = -1
+    private var file: FileDescriptor?
     private var size = 0
     private let mirrorToStandardError: Bool
 
@@ -39,7 +39,11 @@ public final class Logger {
         openFile()
     }
 
-    deinit { if fd >= 0 { _ = Glibc.close(fd) } }
+    deinit { closeFile() }
+
+    private func closeFile() {
+        if let file = file.take() { file.close() }
+    }
 
     public func debug(_ message: @autoclosure () -> String) { log(.debug, message()) }
     public func info(_ message: @autoclosure () -> String) { log(.info, message()) }
@@ -50,8 +54,9 @@ public final class Logger {
         guard level >= self.level else { return }
         let line = Array("\(Timestamp.now().iso8601Milliseconds) \(level.rawValue.uppercased()) \(service): \(message())\n".utf8)
         if mirrorToStandardError { line.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) } }
-        guard fd >= 0 else { return }
+        guard file != nil else { return }
         if size + line.count > maxBytes { rotate() }
+        guard let fd = file?.rawValue else { return }
         line.withUnsafeBytes { buffer in
             if Glibc.write(fd, buffer.baseAddress, buffer.count) > 0 { size += buffer.count }
         }
@@ -59,14 +64,15 @@ public final class Logger {
 
     private func openFile() {
         guard let path else { return }
-        fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        file = try? FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND)
         var info = stat()
+        let fd = file?.rawValue ?? -1
         size = fd >= 0 && fstat(fd, &info) == 0 ? Int(info.st_size) : 0
     }
 
     private func rotate() {
-        guard let path, fd >= 0 else { return }
-        _ = Glibc.close(fd)
+        guard let path, file != nil else { return }
+        closeFile()
         _ = Glibc.rename(path, path + ".1")
         openFile()
     }

@@ -10,7 +10,7 @@ public enum ProcessID {
 /// One instance of a service per runtime root: an exclusive `flock` held for the process's
 /// life (the kernel drops it when the process dies, `kill -9` included).
 public final class ServiceLock {
-    private var fd: Int32
+    private var file: FileDescriptor?
 
     public init(path: String, service: String, root: String) throws {
         let file = try FileDescriptor.open(path, O_RDWR | O_CREAT, mode: 0o644)
@@ -20,12 +20,11 @@ public final class ServiceLock {
             if errno == .wouldBlock { throw ServiceLockError(description: "another \(service) is already running on \(root)") }
             throw SystemError("flock", errno, subject: path)
         }
-        fd = file.release()
+        self.file = consume file
     }
 
     public func release() {
-        if fd >= 0 { close(fd) }
-        fd = -1
+        if let file = file.take() { file.close() }
     }
 
     deinit { release() }
