@@ -274,7 +274,7 @@ public final class UIService: Service {
     }
 
     private func metrics() -> [UInt8] {
-        Metrics.render(summary: summary(), sseClients: stream.clientCount, sseMaxQueuedBytes: stream.maxQueuedBytes, connections: server?.connectionCount ?? 0, root: root)
+        Metrics.render(summary: summary(), sseClients: stream.clientCount, sseMaxQueuedBytes: stream.maxQueuedBytes, connections: server?.connectionCount ?? 0, httpMaxQueuedBytes: server?.maxQueuedBytes ?? 0, root: root)
     }
 
     public var statusDetails: JSONObject {

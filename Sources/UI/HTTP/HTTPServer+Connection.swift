@@ -95,6 +95,7 @@ extension HTTPServer {
         private func queue(_ bytes: [UInt8]) {
             if output.isEmpty { output = bytes } else { output += bytes }
             maxPendingBytes = max(maxPendingBytes, output.count)
+            server.maxQueuedBytes = max(server.maxQueuedBytes, output.count)
             if output.count >= drainThreshold { reachedThreshold = true }
         }
 
@@ -126,8 +127,28 @@ extension HTTPServer {
             if readiness.contains(.readable) || readiness.contains(.hangup) { readInput() }
             if token != nil && readiness.contains(.writable) {
                 flush()
+                // Requests read before the pause are answered once their answers fit again.
+                if !streaming && !input.isEmpty && !outputFull { handleRequests() }
+                // A deadline that fired while the client owed us a read starts again.
+                if !streaming && output.isEmpty && deadline?.isScheduled == false {
+                    deadline?.schedule(after: input.isEmpty ? server.settings.idleTimeout : server.settings.headerDeadline)
+                }
                 drained()
             }
+        }
+
+        /// Past this much queued output, no more requests are read or answered: a client that
+        /// pipelines without reading its answers holds the server to about this much memory.
+        private var outputFull: Bool { output.count >= server.settings.readPauseBytes }
+
+        /// What the loop waits for: input unless the output is full (a stream's input is only
+        /// watched for the close); output while some is queued.
+        private func updateInterest() {
+            guard let token else { return }
+            var interest: Interest = []
+            if streaming || !outputFull { interest.insert(.readable) }
+            if !output.isEmpty { interest.insert(.writable) }
+            try? server.reactor.setInterest(interest, for: token)
         }
 
         private func readInput() {
@@ -157,7 +178,7 @@ extension HTTPServer {
 
         /// Answers every complete request in the buffer, in order.
         private func handleRequests() {
-            while !closeAfterWrite && !streaming {
+            while !closeAfterWrite && !streaming && !outputFull {
                 switch server.parser.parse(input[...]) {
                 case .needMore:
                     if !input.isEmpty && deadline?.isScheduled != true { deadline?.schedule(after: server.settings.headerDeadline) }
@@ -207,7 +228,7 @@ extension HTTPServer {
                     continue
                 }
                 if Errno.current == .wouldBlock {
-                    try? server.reactor.setInterest([.readable, .writable], for: token)
+                    updateInterest()
                     if sendTimer?.isScheduled != true {
                         // The output was empty until now: its wait starts here.
                         lastProgress = .now()
@@ -220,13 +241,14 @@ extension HTTPServer {
                 return
             }
             sendTimer?.cancel()
-            try? server.reactor.setInterest(.readable, for: token)
+            updateInterest()
             // close() alone sends the FIN (a shutdown first only cost a system call).
             if closeAfterWrite { close() }
         }
 
         private func timedOut() {
-            if streaming { return }
+            // With output queued the wait is for the client to read: the send timeout's case.
+            if streaming || !output.isEmpty { return }
             if input.isEmpty {
                 close()  // idle keep-alive connection
             } else {

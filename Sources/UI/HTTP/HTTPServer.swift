@@ -17,6 +17,8 @@ public final class HTTPServer {
         /// A connection whose queued output makes no progress for this long is reset (nginx's
         /// `send_timeout`): what ends a client that never reads, whatever it is sent.
         public var sendTimeout: Duration = .seconds(60)
+        /// A connection with this much output queued is not read until it drains below it.
+        public var readPauseBytes = 256 << 10
         public init() {}
     }
 
@@ -30,6 +32,8 @@ public final class HTTPServer {
     private var connections: [ObjectIdentifier: Connection] = [:]
     public private(set) var port: UInt16 = 0
     public var connectionCount: Int { connections.count }
+    /// The most output ever queued for one connection (`/metrics`): what back-pressure holds to.
+    public internal(set) var maxQueuedBytes = 0
 
     /// Listens on `address` (`HOST:PORT`; port 0 picks a free one, see `port`).
     public init(reactor: Reactor, address: String, settings: Settings = Settings(), handler: @escaping Handler) throws {
