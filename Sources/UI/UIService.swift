@@ -47,6 +47,7 @@ public final class UIService: Service {
         server = try HTTPServer(reactor: reactor, address: settings.address, settings: settings.http) { [unowned self] request, connection in
             route(request, connection)
         }
+        server?.warn = { [logger] in logger.warning($0) }
         watches = [
             try DirectoryWatch(reactor: reactor, root: root.world, options: .recursive) { [unowned self] events in
                 changed(.world, events)

@@ -30,6 +30,14 @@ extension HTTPServer {
         private let peer: sockaddr_in
         /// `IP:PORT` of the client (formatted when asked: only approvals and warnings need it).
         public var remoteAddress: String { Socket.describe(peer) }
+        /// The client's IPv4 address, what per-peer limits count by.
+        public var peerAddress: UInt32 { peer.sin_addr.s_addr }
+        /// The client's IP without the port (for throttling and logs).
+        public var remoteHost: String { String(remoteAddress.prefix { $0 != ":" }) }
+        /// Since when nothing has been in flight: the first to go when connections run out.
+        private(set) var idleSince = MonotonicTime.now()
+        /// Waiting for a request, with nothing half-read or unsent.
+        var isIdle: Bool { token != nil && !streaming && input.isEmpty && output.isEmpty }
         /// Nagle's algorithm off, once the connection carries more than one answer.
         private var noDelay = false
 
@@ -188,6 +196,7 @@ extension HTTPServer {
                     return
                 case .request(let request, let consumed):
                     input.removeFirst(consumed)
+                    idleSince = .now()
                     let keepAlive = request.keepAlive
                     guard let response = server.handler(request, self) else { return }  // streaming now
                     answer(response, keepAlive: keepAlive, head: request.method == "HEAD")
