@@ -45,10 +45,17 @@ final class EventStream {
         live = EventLogCursor(atEndOf: ui.root.events)
     }
 
-    func open(_ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse? {
-        connection.stream(headers: HTTPResponse(status: 200, headers: [
+    /// The stream's status and headers: what `GET` starts with and all that `HEAD` gets.
+    static var head: HTTPResponse {
+        var response = HTTPResponse(status: 200, headers: [
             ("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"), ("X-Accel-Buffering", "no"),
-        ]))
+        ])
+        response.lengthUnknown = true
+        return response
+    }
+
+    func open(_ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse? {
+        connection.stream(headers: Self.head)
         connection.send(Array(": connected\nretry: 1000\n\n".utf8))  // flushes the headers at once
         connection.drainThreshold = Self.lowWater
         let client = SSEClient(connection: connection, sentSeq: live.seq)

@@ -98,7 +98,7 @@ public final class UIService: Service {
         case "/healthz": return only("GET, HEAD") { .text(200, "ok") }
         case "/summary": return only("GET, HEAD") { .json(summary()) }
         case "/metrics": return only("GET, HEAD") { HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: metrics()) }
-        case "/stream": return only("GET") { stream.open(request, connection) }
+        case "/stream": return only("GET, HEAD") { request.method == "HEAD" ? EventStream.head : stream.open(request, connection) }
         case "/api/session": return only("POST") { session(request) }
         case "/api/drift": return only("GET, HEAD") { file(root.driftReport, empty: #"{"drift":[]}"#) }
         case "/api/world": return only("GET, HEAD") { .json(worldList()) }

@@ -24,9 +24,11 @@ final class TestServer: @unchecked Sendable {
                 let server = try HTTPServer(reactor: reactor, address: "127.0.0.1:0", settings: settings) { request, _ in
                     switch (request.method, request.path) {
                     case ("GET", "/big"): return .text(200, String(repeating: "b", count: 8191))
+                    case ("GET", "/huge"): return HTTPResponse(status: 200, body: [UInt8](repeating: 0x68, count: 32 << 20))
                     case ("GET", "/stats"): return .text(200, "maxQueuedBytes=\(current?.maxQueuedBytes ?? -1) connections=\(current?.connectionCount ?? -1)")
                     case ("GET", "/hello"), ("HEAD", "/hello"): return .text(200, "hello \(request.query["name"] ?? "you")")
                     case ("POST", "/echo"): return HTTPResponse(status: 200, body: request.body)
+                    case ("POST", "/nothing"): return HTTPResponse(status: 204)
                     case (_, "/hello"): return HTTPResponse(status: 405, headers: [("Allow", "GET, HEAD")])
                     default: return .text(404, "no such page")
                     }
@@ -150,7 +152,9 @@ final class TestServer: @unchecked Sendable {
     }
 
     @Test func manyIdleConnectionsDoNotStopOthers() throws {
-        let server = try TestServer()
+        var settings = HTTPServer.Settings()
+        settings.maxConnectionsPerPeer = 2000  // all from 127.0.0.1
+        let server = try TestServer(settings: settings)
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         limit.rlim_cur = max(limit.rlim_cur, min(limit.rlim_max, 8192))

@@ -11,6 +11,12 @@ extension HTTPServer {
         private var input: [UInt8] = []
         private var output: [UInt8] = []
         private var closeAfterWrite = false
+        /// The client shut its side down: what it sent is still answered, in full, then closed.
+        private var inputEnded = false
+        /// `100 Continue` went out for the request at the head of `input`.
+        private var sentContinue = false
+        /// The deadline running is a header block's (not the idle timeout).
+        private var headerClock = true
         private var deadline: LoopTimer?
         private var sendTimer: LoopTimer?
         private var lastProgress = MonotonicTime.now()
@@ -60,7 +66,7 @@ extension HTTPServer {
             streaming = true
             deadline?.cancel()
             disableNagle()
-            send(headers.encodedStreamHead())
+            send(headers.encodedStreamHead(common: server.commonHeaders()))
         }
 
         public func send(_ bytes: [UInt8]) {
@@ -138,9 +144,7 @@ extension HTTPServer {
                 // Requests read before the pause are answered once their answers fit again.
                 if !streaming && !input.isEmpty && !outputFull { handleRequests() }
                 // A deadline that fired while the client owed us a read starts again.
-                if !streaming && output.isEmpty && deadline?.isScheduled == false {
-                    deadline?.schedule(after: input.isEmpty ? server.settings.idleTimeout : server.settings.headerDeadline)
-                }
+                if !streaming && output.isEmpty && deadline?.isScheduled == false { armDeadline() }
                 drained()
             }
         }
@@ -154,7 +158,7 @@ extension HTTPServer {
         private func updateInterest() {
             guard let token else { return }
             var interest: Interest = []
-            if streaming || !outputFull { interest.insert(.readable) }
+            if !inputEnded && (streaming || !outputFull) { interest.insert(.readable) }
             if !output.isEmpty { interest.insert(.writable) }
             try? server.reactor.setInterest(interest, for: token)
         }
@@ -166,7 +170,7 @@ extension HTTPServer {
                 let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
                 if n > 0 {
                     if !streaming && !closeAfterWrite { input += chunk[0..<n] }
-                    if input.count > server.settings.limits.requestLine + server.settings.limits.headerBlock + server.settings.limits.body + 65536 {
+                    if input.count > server.parser.limits.maxRequestBytes {
                         break  // a client sending without reading answers: the parser decides below
                     }
                     // A short read drained the socket: asking again would only hear EAGAIN,
@@ -174,6 +178,13 @@ extension HTTPServer {
                     // arriving later wakes the loop again.)
                     if n < chunk.count { break }
                     continue
+                }
+                if n == 0 && !streaming {
+                    // A half close (`shutdown(SHUT_WR)` after the request, as `nc -N` does): the
+                    // answers still go out whole, and the connection closes after them.
+                    inputEnded = true
+                    updateInterest()  // the end of input stays readable: stop asking
+                    break
                 }
                 if n == 0 || (Errno.current != .wouldBlock && Errno.current != .interrupted) {
                     close()  // the peer closed, or the connection broke
@@ -187,9 +198,26 @@ extension HTTPServer {
         /// Answers every complete request in the buffer, in order.
         private func handleRequests() {
             while !closeAfterWrite && !streaming && !outputFull {
-                switch server.parser.parse(input[...]) {
-                case .needMore:
-                    if !input.isEmpty && deadline?.isScheduled != true { deadline?.schedule(after: server.settings.headerDeadline) }
+                let result = server.parser.parse(input[...])
+                switch result {
+                case .needMore, .expectsContinue:
+                    if inputEnded {
+                        // Nothing more will come: close once the answers are out.
+                        closeAfterWrite = true
+                        if output.isEmpty { close() }
+                        return
+                    }
+                    if case .expectsContinue = result, !sentContinue {
+                        sentContinue = true
+                        queue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+                        flush()
+                    }
+                    // The first bytes of a request start its header deadline, whether they come
+                    // on a fresh connection or after an idle spell on a kept one.
+                    if !input.isEmpty && !headerClock {
+                        headerClock = true
+                        deadline?.schedule(after: server.settings.headerDeadline)
+                    }
                     return
                 case .failure(let status, let reason):
                     answer(.text(status, reason), keepAlive: false, head: false)
@@ -197,18 +225,24 @@ extension HTTPServer {
                 case .request(let request, let consumed):
                     input.removeFirst(consumed)
                     idleSince = .now()
+                    sentContinue = false
                     let keepAlive = request.keepAlive
                     guard let response = server.handler(request, self) else { return }  // streaming now
-                    answer(response, keepAlive: keepAlive, head: request.method == "HEAD")
-                    // The next request's header block gets its own deadline; an idle keep-alive
-                    // connection gets the idle timeout.
-                    deadline?.schedule(after: input.isEmpty ? server.settings.idleTimeout : server.settings.headerDeadline)
+                    answer(response, keepAlive: keepAlive, head: request.method == "HEAD", http10: request.version == "HTTP/1.0")
+                    armDeadline()
                 }
             }
         }
 
-        private func answer(_ response: HTTPResponse, keepAlive: Bool, head: Bool) {
-            queue(response.encoded(keepAlive: keepAlive, head: head))
+        /// The next request's header block gets its own deadline (from its first byte); an
+        /// idle keep-alive connection gets the idle timeout.
+        private func armDeadline() {
+            headerClock = !input.isEmpty
+            deadline?.schedule(after: input.isEmpty ? server.settings.idleTimeout : server.settings.headerDeadline)
+        }
+
+        private func answer(_ response: HTTPResponse, keepAlive: Bool, head: Bool, http10: Bool = false) {
+            queue(response.encoded(keepAlive: keepAlive, head: head, http10: http10, common: server.commonHeaders()))
             if keepAlive { disableNagle() } else { closeAfterWrite = true }
             flush()
         }
@@ -258,6 +292,7 @@ extension HTTPServer {
         private func timedOut() {
             // With output queued the wait is for the client to read: the send timeout's case.
             if streaming || !output.isEmpty { return }
+            headerClock = false
             if input.isEmpty {
                 close()  // idle keep-alive connection
             } else {

@@ -31,6 +31,15 @@ public final class HTTPServer {
         public var sendTimeout: Duration = .seconds(60)
         /// A connection with this much output queued is not read until it drains below it.
         public var readPauseBytes = 256 << 10
+        /// Sent with every answer: the page and its two files are served from here with no
+        /// inline script or style, so the strictest policy fits; no framing (clickjacking on
+        /// Approve), no sniffing, no referrer leaving the page.
+        public var headers: [(name: String, value: String)] = [
+            ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "DENY"),
+            ("Referrer-Policy", "no-referrer"),
+        ]
         public init() {}
     }
 
@@ -46,6 +55,8 @@ public final class HTTPServer {
     /// The connection cap in force: the setting, or less under a low open-file limit.
     public let connectionLimit: Int
     private var acceptPaused = false
+    var commonSecond: time_t = -1
+    var common: [UInt8] = []
     private var acceptTimer: LoopTimer?
     /// Where the server says what it refused or ran out of (the UI's logger, at warning).
     public var warn: (String) -> Void = { _ in }
