@@ -27,6 +27,7 @@ public final class UIService: Service {
     private var watches: [DirectoryWatch] = []
     private var summaryCache: (bytes: [UInt8], at: MonotonicTime)?
     var stream: EventStream!
+    let auth: OperatorAuth
     public var port: UInt16 { server?.port ?? 0 }
 
     public init(configuration: Configuration, logger: Logger, settings: Settings) {
@@ -34,6 +35,7 @@ public final class UIService: Service {
         self.logger = logger
         self.settings = settings
         heartbeatSeconds = configuration.heartbeatSeconds
+        auth = OperatorAuth(token: settings.token, secretPath: root.sessionSecret, logger: logger)
     }
 
     public func shutdown() {
@@ -86,8 +88,9 @@ public final class UIService: Service {
             guard list == request.method || list.hasPrefix(request.method + ",") || list.hasSuffix(" " + request.method)
                     || list.contains(" " + request.method + ",")
             else { return HTTPResponse(status: 405, headers: [("Allow", list)]) }
-            if isRead && settings.protectReads && request.path != "/healthz" && !Dashboard.paths.contains(request.path) && !authorized(request) {
-                return .text(401, "this UI needs the operator token (HOMELAB_UI_AUTH=all)")
+            if isRead && settings.protectReads && request.path != "/healthz" && !Dashboard.paths.contains(request.path),
+               let refusal = refusal(auth.check(request, from: connection), "this UI needs the operator token (HOMELAB_UI_AUTH=all)") {
+                return refusal
             }
             return answer()
         }
@@ -99,7 +102,7 @@ public final class UIService: Service {
         case "/summary": return only("GET, HEAD") { .json(summary()) }
         case "/metrics": return only("GET, HEAD") { HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: metrics()) }
         case "/stream": return only("GET, HEAD") { request.method == "HEAD" ? EventStream.head : stream.open(request, connection) }
-        case "/api/session": return only("POST") { session(request) }
+        case "/api/session": return only("POST") { session(request, connection) }
         case "/api/drift": return only("GET, HEAD") { file(root.driftReport, empty: #"{"drift":[]}"#) }
         case "/api/world": return only("GET, HEAD") { .json(worldList()) }
         case "/api/events": return only("GET, HEAD") { events(request) }
@@ -203,7 +206,7 @@ public final class UIService: Service {
 
     private func decide(_ verdict: OperatorDecision.Verdict, _ id: String, _ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse {
         if let refusal = crossSite(request) { return .text(403, refusal) }
-        guard authorized(request) else { return .text(401, "approve and reject need the operator token") }
+        if let refusal = refusal(auth.check(request, from: connection), "approve and reject need the operator token") { return refusal }
         let name = request.header("x-operator").map { String($0.prefix(64)) } ?? "operator"
         do {
             switch try OperatorDecision.decide(verdict, id: id, root: root, operator: name, remote: connection.remoteAddress) {
@@ -235,32 +238,32 @@ public final class UIService: Service {
         return nil
     }
 
-    func authorized(_ request: HTTPRequest) -> Bool {
-        guard !settings.token.isEmpty else { return false }
-        if let value = request.header("authorization"), value.hasPrefix("Bearer ") {
-            return constantTimeEqual(String(value.dropFirst(7)), settings.token)
+    /// The answer for credentials that do not pass: 401, or 429 with `Retry-After` for a peer
+    /// throttled after wrong tokens; nil when they pass.
+    private func refusal(_ verdict: OperatorAuth.Verdict, _ message: String) -> HTTPResponse? {
+        switch verdict {
+        case .granted: return nil
+        case .missing, .wrong: return .text(401, message)
+        case .throttled(let seconds):
+            var response = HTTPResponse.text(429, "too many wrong tokens from this address: try again in \(seconds) s")
+            response.headers.append(("Retry-After", String(seconds)))
+            return response
         }
-        for cookie in (request.header("cookie") ?? "").split(separator: ";") {
-            let pair = cookie.trimmingWhitespace().split(separator: "=", maxSplits: 1)
-            if pair.count == 2 && pair[0] == "homelab_session" { return constantTimeEqual(String(pair[1]), sessionValue) }
-        }
-        return false
     }
 
-    /// The cookie proves the token was entered without carrying it.
-    private var sessionValue: String { Digest.sha256Hex(Array(("homelab-session\u{0}" + settings.token).utf8)) }
-
-    private func session(_ request: HTTPRequest) -> HTTPResponse {
+    /// The token in the body → a session cookie that proves it without carrying it, for
+    /// `OperatorAuth.sessionLifetime`.
+    private func session(_ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse {
         if let refusal = crossSite(request) { return .text(403, refusal) }
         let token = String(decoding: request.body, as: UTF8.self).trimmingWhitespace()
-        guard !settings.token.isEmpty, constantTimeEqual(token, settings.token) else { return .text(401, "wrong token") }
-        return HTTPResponse(status: 204, headers: [("Set-Cookie", "homelab_session=\(sessionValue); Path=/; HttpOnly; SameSite=Strict")])
-    }
-
-    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        if let refusal = refusal(auth.checkToken(token, from: connection), "wrong token") { return refusal }
+        do {
+            let (value, maxAge) = try auth.newSession()
+            return HTTPResponse(status: 204, headers: [("Set-Cookie", "\(OperatorAuth.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict")])
+        } catch {
+            logger.error("signing in: \(error)")
+            return .text(500, "could not make a session")
+        }
     }
 
     // MARK: Summary and metrics

@@ -55,8 +55,8 @@ final class UIFixture: @unchecked Sendable {
     func connect() -> Int32 { connectLoopback(port) }
 
     /// One request on its own connection; returns (status, headers+body text).
-    func request(_ method: String, _ path: String, headers: [String] = [], body: String = "") -> (Int, String) {
-        let fd = connect()
+    func request(_ method: String, _ path: String, headers: [String] = [], body: String = "", from source: String? = nil) -> (Int, String) {
+        let fd = connectLoopback(port, from: source)
         defer { close(fd) }
         var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for header in headers { text += header + "\r\n" }

@@ -63,7 +63,7 @@ $("queue").addEventListener("click", (ev) => {
 $("login").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const r = await fetch("/api/session", {method: "POST", body: $("token").value});
-  $("who").textContent = r.ok ? "signed in" : "wrong token";
+  $("who").textContent = r.ok ? "signed in" : r.status === 429 ? "too many wrong tokens: wait and try again" : "wrong token";
   if (r.ok) { $("token").value = ""; $("login").style.display = "none"; }
 });
 let shownSeq = 0;
