@@ -27,6 +27,8 @@ public final class UIService: Service {
     private var watches: [DirectoryWatch] = []
     private var summaryCache: (bytes: [UInt8], at: MonotonicTime)?
     var stream: EventStream!
+    private var world: WorldCache!
+    private lazy var eventIndex = EventIndex(folder: root.events)
     let auth: OperatorAuth
     public var port: UInt16 { server?.port ?? 0 }
 
@@ -46,12 +48,14 @@ public final class UIService: Service {
     public func start(on reactor: Reactor) throws {
         self.reactor = reactor
         stream = EventStream(ui: self)
+        world = WorldCache(root: root)
         server = try HTTPServer(reactor: reactor, address: settings.address, settings: settings.http) { [unowned self] request, connection in
             route(request, connection)
         }
         server?.warn = { [logger] in logger.warning($0) }
         watches = [
             try DirectoryWatch(reactor: reactor, root: root.world, options: .recursive) { [unowned self] events in
+                world.apply(events)
                 changed(.world, events)
             },
             try DirectoryWatch(reactor: reactor, root: root.actions, options: .recursive) { [unowned self] events in
@@ -104,7 +108,7 @@ public final class UIService: Service {
         case "/stream": return only("GET, HEAD") { request.method == "HEAD" ? EventStream.head : stream.open(request, connection) }
         case "/api/session": return only("POST") { session(request, connection) }
         case "/api/drift": return only("GET, HEAD") { file(root.driftReport, empty: #"{"drift":[]}"#) }
-        case "/api/world": return only("GET, HEAD") { .json(worldList()) }
+        case "/api/world": return only("GET, HEAD") { worldList(request) }
         case "/api/events": return only("GET, HEAD") { events(request) }
         case "/api/actions": return only("GET, HEAD") { actionList(request.query["state"]) }
         default: break
@@ -159,25 +163,30 @@ public final class UIService: Service {
         return .json(writer.bytes)
     }
 
-    private func worldList() -> [UInt8] {
-        var writer = JSONWriter()
-        writer.appendRaw("[")
-        var first = true
-        func walk(_ folder: String) {
-            for entry in listDirectory(folder).sorted(by: { $0.name < $1.name }) where !entry.name.hasPrefix(".") {
-                let path = folder + "/" + entry.name
-                if entry.kind == .directory {
-                    walk(path)
-                } else if path != root.worldIndex, let bytes = FileContents.read(path) {
-                    if !first { writer.appendRaw(",") }
-                    first = false
-                    writer.appendRaw(Array(bytes.prefix { $0 != 0x0A }))
-                }
+    /// `?after=KIND/NAME&limit=N` (default 1000, at most 10 000), in `KIND/NAME` order, from
+    /// memory; a `Link: <…>; rel="next"` header names the next page while there is one.
+    private func worldList(_ request: HTTPRequest) -> HTTPResponse {
+        let limit = Int(request.query["limit"] ?? "1000") ?? -1
+        guard (1...10_000).contains(limit) else { return .text(400, "limit must be 1…10000") }
+        let (bytes, next) = world.page(after: request.query["after"], limit: limit)
+        var response = HTTPResponse.json(bytes)
+        if let next { response.headers.append(("Link", "</api/world?after=\(Self.queryEscaped(next))&limit=\(limit)>; rel=\"next\"")) }
+        return response
+    }
+
+    /// Percent-escapes all but unreserved characters and `/` (a name may hold any of them).
+    static func queryEscaped(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += (byte < 16 ? "%0" : "%") + String(byte, radix: 16, uppercase: true)
             }
         }
-        walk(root.world)
-        writer.appendRaw("]")
-        return writer.bytes
+        return out
     }
 
     private func events(_ request: HTTPRequest) -> HTTPResponse {
@@ -187,10 +196,11 @@ public final class UIService: Service {
         var writer = JSONWriter()
         writer.appendRaw("[")
         // An `after` past the end of the log (up to Int.max) is simply an empty list.
-        var cursor = EventLogCursor(folder: root.events, after: after)
+        var cursor = eventIndex.cursor(after: after)
         var events: [LoggedEvent] = []
         while events.count < limit {
-            let page = cursor.next(maxBytes: 1 << 20, maxEvents: limit - events.count)
+            // Small reads: the index put the cursor within a few lines of the first event.
+            let page = cursor.next(maxBytes: 64 << 10, maxEvents: limit - events.count)
             if page.isEmpty { break }
             events += page
         }
