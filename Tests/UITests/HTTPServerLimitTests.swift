@@ -55,6 +55,13 @@ import FSWatch
         #expect(response.hasPrefix("HTTP/1.1 200 "), "a new client at the cap is served: \(response)")
         #expect(closedByServer(held[0]), "the oldest idle connection was closed for it")
         #expect(!closedByServer(held[1], timeout: 100), "a connection mid-request is not idle")
+        // With no idle one left, the one longest in its header block goes.
+        let extra = connectLoopback(server.port)
+        defer { close(extra) }
+        for fd in held[2...] + [extra] { send(fd, "GET /hello HTTP/1.1\r\n") }
+        usleep(50_000)
+        #expect(server.exchange("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").hasPrefix("HTTP/1.1 200 "))
+        #expect(closedByServer(held[1]), "the slowest sender made room")
     }
 
     @Test func runningOutOfDescriptorsPausesAcceptingInsteadOfSpinning() throws {

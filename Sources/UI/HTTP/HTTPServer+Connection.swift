@@ -43,7 +43,9 @@ extension HTTPServer {
         /// Since when nothing has been in flight: the first to go when connections run out.
         private(set) var idleSince = MonotonicTime.now()
         /// Waiting for a request, with nothing half-read or unsent.
-        var isIdle: Bool { token != nil && !streaming && input.isEmpty && output.isEmpty }
+        var isIdle: Bool { isWaiting && input.isEmpty }
+        /// Waiting on the client for (the rest of) a request, with nothing to write.
+        var isWaiting: Bool { token != nil && !streaming && output.isEmpty && !closeAfterWrite }
         /// Nagle's algorithm off, once the connection carries more than one answer.
         private var noDelay = false
 

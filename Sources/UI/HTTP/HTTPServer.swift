@@ -138,11 +138,17 @@ public final class HTTPServer {
 
     /// At the cap a new client is served rather than refused: the connection idle the longest
     /// (between requests, or never sent one) is closed for it, as a browser expects of any
-    /// keep-alive connection.
+    /// keep-alive connection; failing that, the one longest in a request's header block (a
+    /// slow sender, which would get its 408 anyway). Streams and answers being written stay.
     private func evictOldestIdle() -> Bool {
         var oldest: Connection?
-        for connection in connections.values where connection.isIdle {
-            if oldest.map({ connection.idleSince < $0.idleSince }) ?? true { oldest = connection }
+        for connection in connections.values where connection.isWaiting {
+            guard let current = oldest else {
+                oldest = connection
+                continue
+            }
+            let better = connection.isIdle != current.isIdle ? connection.isIdle : connection.idleSince < current.idleSince
+            if better { oldest = connection }
         }
         oldest?.close()
         return oldest != nil
