@@ -4,7 +4,7 @@
 #   - /api/world?after=…&limit=1000 (the default) and limit=100: pages from anywhere in the
 #     world (served from memory)
 #   - /api/events?after=SEQ&limit=50 at random seqs (the sparse seq → offset index)
-# Prints p50/p99 of each request's time (curl's time_total on a reused connection), the
+# Prints p50/p99 of each request's time (and of /healthz, the floor on this machine) (curl's time_total on a reused connection), the
 # first request of each kind apart (it builds the index or loads nothing: the world was loaded
 # at start).
 #
@@ -44,13 +44,15 @@ times() {
 }
 stats() { sort -n | awk '{ v[NR] = $1 } END { printf "p50_us=%d p99_us=%d max_us=%d n=%d", v[int(NR * 0.5 + 0.5)], v[int(NR * 0.99 + 0.5)], v[NR], NR }'; }
 
-world=() small=() events=()
+world=() small=() events=() health=()
 for _ in $(seq 1 "$REQUESTS"); do
+  health+=("http://127.0.0.1:18092/healthz")
   world+=("http://127.0.0.1:18092/api/world?after=container/bench/r$(( (RANDOM * 32768 + RANDOM) % RESOURCES ))&limit=1000")
   small+=("http://127.0.0.1:18092/api/world?after=container/bench/r$(( (RANDOM * 32768 + RANDOM) % RESOURCES ))&limit=100")
   events+=("http://127.0.0.1:18092/api/events?after=$(( (RANDOM * 32768 + RANDOM) % EVENTS ))&limit=50")
 done
 first_events=$(times "http://127.0.0.1:18092/api/events?after=$((EVENTS / 2))&limit=50")
+echo "healthz (floor): $(times "${health[@]}" | stats)"
 echo "api_world_1000:  $(times "${world[@]}" | stats) ($(curl -s "${world[0]}" | wc -c) bytes a page)"
 echo "api_world_100:   $(times "${small[@]}" | stats) ($(curl -s "${small[0]}" | wc -c) bytes a page)"
 echo "api_events_50:   $(times "${events[@]}" | stats) (the first, which indexes the segment: ${first_events} us)"
