@@ -65,15 +65,29 @@ public enum Socket {
         return (owner.release(), UInt16(bigEndian: bound.sin_port))
     }
 
+    /// What `accept` found.
+    public enum Accepted {
+        case connection(fd: Int32, peer: sockaddr_in)
+        /// None waiting (or it vanished before we took it).
+        case none
+        /// Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the connection stays
+        /// queued, and the listener stays readable, so asking again at once would spin.
+        case exhausted(Errno)
+    }
+
     /// The next pending connection, non-blocking and close-on-exec, with its peer's address
-    /// (no separate `getpeername`); nil when none is waiting (or it vanished before we took it).
-    /// The corresponding C function is `accept4`.
-    public static func accept(_ listener: Int32) -> (fd: Int32, peer: sockaddr_in)? {
+    /// (no separate `getpeername`). The corresponding C function is `accept4`.
+    public static func accept(_ listener: Int32) -> Accepted {
         var peer = sockaddr_in()
         while true {
             let fd = CLinuxShim_accept(listener, &peer)
-            if fd >= 0 { return (fd, peer) }
-            if Errno.current != .interrupted { return nil }
+            if fd >= 0 { return .connection(fd: fd, peer: peer) }
+            let error = Errno.current
+            switch error.rawValue {
+            case EINTR, ECONNABORTED: continue
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM: return .exhausted(error)
+            default: return .none
+            }
         }
     }
 

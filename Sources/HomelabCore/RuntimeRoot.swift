@@ -62,6 +62,8 @@ public struct RuntimeRoot: Sendable {
     public var actionLogs: String { logs + "/actions" }
     public var secrets: String { path + "/secrets" }
     public var uiToken: String { secrets + "/ui-token" }
+    /// Mixed into the UI's session cookies: deleting or rewriting it signs every browser out.
+    public var sessionSecret: String { secrets + "/session-secret" }
 
     public func actions(_ state: ActionState) -> String { actions + "/" + state.rawValue }
     /// `actions/STATE/ID.json`, the one place an action ID becomes a path.

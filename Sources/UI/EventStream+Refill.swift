@@ -1,38 +1,58 @@
 import HomelabCore
 
 extension EventStream {
-    /// Tops a behind client up from the log, a page at a time, while less than `lowWater`
-    /// is queued for it; at the end of the log it gets the messages it missed and goes live.
+    /// Queues a behind client for refilling from the log. The refill runs on a later turn,
+    /// with the others waiting, within one budget of pages per loop turn for all of them:
+    /// eight clients replaying a large log from 0 would otherwise each read 16 pages in the
+    /// same turn, and every other connection would wait for the 8 MB of parsing (a healthz
+    /// stalled for seconds in a debug build).
     func refill(_ client: SSEClient) {
-        client.refillScheduled = false
-        guard var cursor = client.cursor else { return }
+        guard !client.refillScheduled else { return }
+        client.refillScheduled = true
+        refillQueue.append(client)
+        scheduleRefillTurn()
+    }
+
+    private func scheduleRefillTurn() {
+        guard !refillTurnScheduled, let reactor = ui.reactor else { return }
+        refillTurnScheduled = true
+        reactor.runSoon { [weak self] in self?.refillTurn() }
+    }
+
+    /// Round robin over the queued clients, `pagesPerSlice` each, until the turn's pages are spent.
+    private func refillTurn() {
+        refillTurnScheduled = false
+        var budget = Self.pagesPerTurn
+        while budget > 0 && !refillQueue.isEmpty {
+            let client = refillQueue.removeFirst()
+            client.refillScheduled = false
+            let (used, wantsMore) = topUp(client, maxPages: min(budget, Self.pagesPerSlice))
+            budget -= used
+            if wantsMore { refill(client) }
+        }
+        if !refillQueue.isEmpty { scheduleRefillTurn() }
+    }
+
+    /// Tops a behind client up from the log, a page at a time, while less than `lowWater` is
+    /// queued for it; at the end of the log it gets the messages it missed and goes live.
+    /// Returns the pages read and whether it stopped only for want of pages.
+    private func topUp(_ client: SSEClient, maxPages: Int) -> (pages: Int, wantsMore: Bool) {
+        guard var cursor = client.cursor else { return (0, false) }
         defer { if client.isBehind { client.cursor = cursor } }
         var pages = 0
         while client.connection.isOpen && client.connection.pendingBytes < Self.lowWater {
-            if pages == Self.pagesPerTurn {
-                // A client that reads as fast as it is sent would hold the loop for the whole
-                // replay: the rest comes on a later turn, after the others' callbacks.
-                scheduleRefill(client)
-                return
-            }
+            if pages == maxPages { return (pages, true) }
             let events = cursor.next(maxBytes: Self.pageBytes)
             if events.isEmpty {
                 client.sentSeq = max(client.sentSeq, cursor.seq)
                 let missed = client.caughtUp()
                 if !missed.kinds.isEmpty { client.connection.send(messages(missed.kinds, paths: missed.paths)) }
-                return
+                return (pages, false)
             }
             client.connection.send(events.flatMap(Self.encode))
             client.sentSeq = cursor.seq
             pages += 1
         }
-    }
-
-    private func scheduleRefill(_ client: SSEClient) {
-        guard !client.refillScheduled, let reactor = ui.reactor else { return }
-        client.refillScheduled = true
-        reactor.runSoon { [weak self, weak client] in
-            if let self, let client { refill(client) }
-        }
+        return (pages, false)  // full: its connection's drained callback brings it back
     }
 }

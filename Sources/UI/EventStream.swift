@@ -20,8 +20,10 @@ final class EventStream {
     static let lowWater = 256 << 10
     /// How much of the log one step reads (a longer line is read whole).
     static let pageBytes = 64 << 10
-    /// Pages one behind client gets in one turn before the loop serves the others.
-    static let pagesPerTurn = 16
+    /// Pages of the log read for all behind clients together in one loop turn, and for one of
+    /// them before the next one's turn: what bounds the loop's time away from other connections.
+    static let pagesPerTurn = 1
+    static let pagesPerSlice = 1
 
     unowned let ui: UIService
     private(set) var clients: [ObjectIdentifier: SSEClient] = [:]
@@ -32,6 +34,9 @@ final class EventStream {
     /// The end of the log as the live path has read it.
     private var live: EventLogCursor
     private var maxQueuedByClosed = 0
+    /// Behind clients waiting for their next refill, in turn.
+    var refillQueue: [SSEClient] = []
+    var refillTurnScheduled = false
 
     var clientCount: Int { clients.count }
 
@@ -45,10 +50,17 @@ final class EventStream {
         live = EventLogCursor(atEndOf: ui.root.events)
     }
 
-    func open(_ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse? {
-        connection.stream(headers: HTTPResponse(status: 200, headers: [
+    /// The stream's status and headers: what `GET` starts with and all that `HEAD` gets.
+    static var head: HTTPResponse {
+        var response = HTTPResponse(status: 200, headers: [
             ("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"), ("X-Accel-Buffering", "no"),
-        ]))
+        ])
+        response.lengthUnknown = true
+        return response
+    }
+
+    func open(_ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse? {
+        connection.stream(headers: Self.head)
         connection.send(Array(": connected\nretry: 1000\n\n".utf8))  // flushes the headers at once
         connection.drainThreshold = Self.lowWater
         let client = SSEClient(connection: connection, sentSeq: live.seq)

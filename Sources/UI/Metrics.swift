@@ -3,7 +3,7 @@ import HomelabCore
 
 /// `/metrics` in the Prometheus text format, from the summary and the services' counters.
 enum Metrics {
-    static func render(summary bytes: [UInt8], sseClients: Int, sseMaxQueuedBytes: Int, connections: Int, root: RuntimeRoot) -> [UInt8] {
+    static func render(summary bytes: [UInt8], sseClients: Int, sseMaxQueuedBytes: Int, connections: Int, httpMaxQueuedBytes: Int, root: RuntimeRoot) -> [UInt8] {
         let summary = (try? JSONParser.parse(bytes))?.object ?? [:]
         var lines: [String] = []
         func metric(_ name: String, _ help: String, _ type: String, _ samples: [(labels: String, value: String)]) {
@@ -34,6 +34,7 @@ enum Metrics {
         metric("homelab_sse_clients", "Connected Server-Sent Events clients.", "gauge", [("", String(sseClients))])
         metric("homelab_sse_max_queued_bytes", "The most bytes ever queued for one Server-Sent Events client.", "gauge", [("", String(sseMaxQueuedBytes))])
         metric("homelab_http_connections", "Open HTTP connections.", "gauge", [("", String(connections))])
+        metric("homelab_http_max_queued_bytes", "The most response bytes ever queued for one HTTP connection.", "gauge", [("", String(httpMaxQueuedBytes))])
         metric("homelab_service_up", "Whether each service's heartbeat is fresh (1) or not (0).", "gauge",
                (summary["services"]?.object ?? [:]).map { ("service=\"\($0.key)\"", $0.value["up"]?.bool == true ? "1" : "0") })
         let now = Timestamp.now()

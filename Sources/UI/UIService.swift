@@ -27,6 +27,9 @@ public final class UIService: Service {
     private var watches: [DirectoryWatch] = []
     private var summaryCache: (bytes: [UInt8], at: MonotonicTime)?
     var stream: EventStream!
+    private var world: WorldCache!
+    private lazy var eventIndex = EventIndex(folder: root.events)
+    let auth: OperatorAuth
     public var port: UInt16 { server?.port ?? 0 }
 
     public init(configuration: Configuration, logger: Logger, settings: Settings) {
@@ -34,6 +37,7 @@ public final class UIService: Service {
         self.logger = logger
         self.settings = settings
         heartbeatSeconds = configuration.heartbeatSeconds
+        auth = OperatorAuth(token: settings.token, secretPath: root.sessionSecret, logger: logger)
     }
 
     public func shutdown() {
@@ -45,11 +49,14 @@ public final class UIService: Service {
         self.reactor = reactor
         OperatorDecision.recoverAll(root: root)  // decisions whose process died before publishing their event
         stream = EventStream(ui: self)
+        world = WorldCache(root: root)
         server = try HTTPServer(reactor: reactor, address: settings.address, settings: settings.http) { [unowned self] request, connection in
             route(request, connection)
         }
+        server?.warn = { [logger] in logger.warning($0) }
         watches = [
             try DirectoryWatch(reactor: reactor, root: root.world, options: .recursive) { [unowned self] events in
+                world.apply(events)
                 changed(.world, events)
             },
             try DirectoryWatch(reactor: reactor, root: root.actions, options: .recursive) { [unowned self] events in
@@ -86,8 +93,9 @@ public final class UIService: Service {
             guard list == request.method || list.hasPrefix(request.method + ",") || list.hasSuffix(" " + request.method)
                     || list.contains(" " + request.method + ",")
             else { return HTTPResponse(status: 405, headers: [("Allow", list)]) }
-            if isRead && settings.protectReads && request.path != "/healthz" && !Dashboard.paths.contains(request.path) && !authorized(request) {
-                return .text(401, "this UI needs the operator token (HOMELAB_UI_AUTH=all)")
+            if isRead && settings.protectReads && request.path != "/healthz" && !Dashboard.paths.contains(request.path),
+               let refusal = refusal(auth.check(request, from: connection), "this UI needs the operator token (HOMELAB_UI_AUTH=all)") {
+                return refusal
             }
             return answer()
         }
@@ -98,10 +106,10 @@ public final class UIService: Service {
         case "/healthz": return only("GET, HEAD") { .text(200, "ok") }
         case "/summary": return only("GET, HEAD") { .json(summary()) }
         case "/metrics": return only("GET, HEAD") { HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: metrics()) }
-        case "/stream": return only("GET") { stream.open(request, connection) }
-        case "/api/session": return only("POST") { session(request) }
+        case "/stream": return only("GET, HEAD") { request.method == "HEAD" ? EventStream.head : stream.open(request, connection) }
+        case "/api/session": return only("POST") { session(request, connection) }
         case "/api/drift": return only("GET, HEAD") { file(root.driftReport, empty: #"{"drift":[]}"#) }
-        case "/api/world": return only("GET, HEAD") { .json(worldList()) }
+        case "/api/world": return only("GET, HEAD") { worldList(request) }
         case "/api/events": return only("GET, HEAD") { events(request) }
         case "/api/actions": return only("GET, HEAD") { actionList(request.query["state"]) }
         default: break
@@ -156,25 +164,30 @@ public final class UIService: Service {
         return .json(writer.bytes)
     }
 
-    private func worldList() -> [UInt8] {
-        var writer = JSONWriter()
-        writer.appendRaw("[")
-        var first = true
-        func walk(_ folder: String) {
-            for entry in listDirectory(folder).sorted(by: { $0.name < $1.name }) where !entry.name.hasPrefix(".") {
-                let path = folder + "/" + entry.name
-                if entry.kind == .directory {
-                    walk(path)
-                } else if path != root.worldIndex, let bytes = FileContents.read(path) {
-                    if !first { writer.appendRaw(",") }
-                    first = false
-                    writer.appendRaw(Array(bytes.prefix { $0 != 0x0A }))
-                }
+    /// `?after=KIND/NAME&limit=N` (default 1000, at most 10 000), in `KIND/NAME` order, from
+    /// memory; a `Link: <…>; rel="next"` header names the next page while there is one.
+    private func worldList(_ request: HTTPRequest) -> HTTPResponse {
+        let limit = Int(request.query["limit"] ?? "1000") ?? -1
+        guard (1...10_000).contains(limit) else { return .text(400, "limit must be 1…10000") }
+        let (bytes, next) = world.page(after: request.query["after"], limit: limit)
+        var response = HTTPResponse.json(bytes)
+        if let next { response.headers.append(("Link", "</api/world?after=\(Self.queryEscaped(next))&limit=\(limit)>; rel=\"next\"")) }
+        return response
+    }
+
+    /// Percent-escapes all but unreserved characters and `/` (a name may hold any of them).
+    static func queryEscaped(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += (byte < 16 ? "%0" : "%") + String(byte, radix: 16, uppercase: true)
             }
         }
-        walk(root.world)
-        writer.appendRaw("]")
-        return writer.bytes
+        return out
     }
 
     private func events(_ request: HTTPRequest) -> HTTPResponse {
@@ -184,10 +197,11 @@ public final class UIService: Service {
         var writer = JSONWriter()
         writer.appendRaw("[")
         // An `after` past the end of the log (up to Int.max) is simply an empty list.
-        var cursor = EventLogCursor(folder: root.events, after: after)
+        var cursor = eventIndex.cursor(after: after)
         var events: [LoggedEvent] = []
         while events.count < limit {
-            let page = cursor.next(maxBytes: 1 << 20, maxEvents: limit - events.count)
+            // Small reads: the index put the cursor within a few lines of the first event.
+            let page = cursor.next(maxBytes: 64 << 10, maxEvents: limit - events.count)
             if page.isEmpty { break }
             events += page
         }
@@ -203,7 +217,7 @@ public final class UIService: Service {
 
     private func decide(_ verdict: OperatorDecision.Verdict, _ id: String, _ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse {
         if let refusal = crossSite(request) { return .text(403, refusal) }
-        guard authorized(request) else { return .text(401, "approve and reject need the operator token") }
+        if let refusal = refusal(auth.check(request, from: connection), "approve and reject need the operator token") { return refusal }
         let name = request.header("x-operator").map { String($0.prefix(64)) } ?? "operator"
         do {
             switch try OperatorDecision.decide(verdict, id: id, root: root, operator: name, remote: connection.remoteAddress) {
@@ -235,32 +249,32 @@ public final class UIService: Service {
         return nil
     }
 
-    func authorized(_ request: HTTPRequest) -> Bool {
-        guard !settings.token.isEmpty else { return false }
-        if let value = request.header("authorization"), value.hasPrefix("Bearer ") {
-            return constantTimeEqual(String(value.dropFirst(7)), settings.token)
+    /// The answer for credentials that do not pass: 401, or 429 with `Retry-After` for a peer
+    /// throttled after wrong tokens; nil when they pass.
+    private func refusal(_ verdict: OperatorAuth.Verdict, _ message: String) -> HTTPResponse? {
+        switch verdict {
+        case .granted: return nil
+        case .missing, .wrong: return .text(401, message)
+        case .throttled(let seconds):
+            var response = HTTPResponse.text(429, "too many wrong tokens from this address: try again in \(seconds) s")
+            response.headers.append(("Retry-After", String(seconds)))
+            return response
         }
-        for cookie in (request.header("cookie") ?? "").split(separator: ";") {
-            let pair = cookie.trimmingWhitespace().split(separator: "=", maxSplits: 1)
-            if pair.count == 2 && pair[0] == "homelab_session" { return constantTimeEqual(String(pair[1]), sessionValue) }
-        }
-        return false
     }
 
-    /// The cookie proves the token was entered without carrying it.
-    private var sessionValue: String { Digest.sha256Hex(Array(("homelab-session\u{0}" + settings.token).utf8)) }
-
-    private func session(_ request: HTTPRequest) -> HTTPResponse {
+    /// The token in the body → a session cookie that proves it without carrying it, for
+    /// `OperatorAuth.sessionLifetime`.
+    private func session(_ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse {
         if let refusal = crossSite(request) { return .text(403, refusal) }
         let token = String(decoding: request.body, as: UTF8.self).trimmingWhitespace()
-        guard !settings.token.isEmpty, constantTimeEqual(token, settings.token) else { return .text(401, "wrong token") }
-        return HTTPResponse(status: 204, headers: [("Set-Cookie", "homelab_session=\(sessionValue); Path=/; HttpOnly; SameSite=Strict")])
-    }
-
-    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        if let refusal = refusal(auth.checkToken(token, from: connection), "wrong token") { return refusal }
+        do {
+            let (value, maxAge) = try auth.newSession()
+            return HTTPResponse(status: 204, headers: [("Set-Cookie", "\(OperatorAuth.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict")])
+        } catch {
+            logger.error("signing in: \(error)")
+            return .text(500, "could not make a session")
+        }
     }
 
     // MARK: Summary and metrics
@@ -275,7 +289,7 @@ public final class UIService: Service {
     }
 
     private func metrics() -> [UInt8] {
-        Metrics.render(summary: summary(), sseClients: stream.clientCount, sseMaxQueuedBytes: stream.maxQueuedBytes, connections: server?.connectionCount ?? 0, root: root)
+        Metrics.render(summary: summary(), sseClients: stream.clientCount, sseMaxQueuedBytes: stream.maxQueuedBytes, connections: server?.connectionCount ?? 0, httpMaxQueuedBytes: server?.maxQueuedBytes ?? 0, root: root)
     }
 
     public var statusDetails: JSONObject {

@@ -16,7 +16,8 @@ extension Command {
         0.0.0.0:8080), streaming changes to browsers over Server-Sent Events at /stream.
         Approve and reject need the operator token ($HOMELAB_UI_TOKEN, else the file
         $HOMELAB_UI_TOKEN_FILE, default $HOMELAB_ROOT/secrets/ui-token, created with mode 0600
-        if missing) as a Bearer header or the session cookie the page sets.
+        if missing; one that cannot be read stops the start) as a Bearer header or the session
+        cookie the page sets (12 h; delete $HOMELAB_ROOT/secrets/session-secret to end them all).
         HOMELAB_UI_AUTH=all protects reads too (default: write).
         """,
         run: { arguments in

@@ -5,7 +5,9 @@ import Foundation
 
 /// The `homelab` binary built beside this test bundle, run as a child process.
 final class HomelabProcess: @unchecked Sendable {
+    /// The debug build beside the tests, or `HOMELAB_BINARY` (a release build, for figures).
     static var binary: String {
+        if let chosen = ProcessInfo.processInfo.environment["HOMELAB_BINARY"], !chosen.isEmpty { return chosen }
         let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         return bundle.appendingPathComponent("homelab").path
     }

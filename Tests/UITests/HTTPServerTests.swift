@@ -20,14 +20,20 @@ final class TestServer: @unchecked Sendable {
         Thread.detachNewThread {
             do {
                 let reactor = try Reactor()
+                weak var current: HTTPServer?
                 let server = try HTTPServer(reactor: reactor, address: "127.0.0.1:0", settings: settings) { request, _ in
                     switch (request.method, request.path) {
+                    case ("GET", "/big"): return .text(200, String(repeating: "b", count: 8191))
+                    case ("GET", "/huge"): return HTTPResponse(status: 200, body: [UInt8](repeating: 0x68, count: 32 << 20))
+                    case ("GET", "/stats"): return .text(200, "maxQueuedBytes=\(current?.maxQueuedBytes ?? -1) connections=\(current?.connectionCount ?? -1)")
                     case ("GET", "/hello"), ("HEAD", "/hello"): return .text(200, "hello \(request.query["name"] ?? "you")")
                     case ("POST", "/echo"): return HTTPResponse(status: 200, body: request.body)
+                    case ("POST", "/nothing"): return HTTPResponse(status: 204)
                     case (_, "/hello"): return HTTPResponse(status: 405, headers: [("Allow", "GET, HEAD")])
                     default: return .text(404, "no such page")
                     }
                 }
+                current = server
                 result = (server.port, reactor.stopHandle)
                 ready.signal()
                 try reactor.run()
@@ -64,7 +70,7 @@ final class TestServer: @unchecked Sendable {
     func readAll(_ fd: Int32, timeout: Double) -> String { readLoopback(fd, timeout: timeout) }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(2))) struct HTTPServerTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HTTPServerTests {
     @Test func answersAndKeepsTheConnectionAlive() throws {
         let server = try TestServer()
         let response = server.exchange("GET /hello?name=oskar HTTP/1.1\r\nHost: x\r\n\r\n", timeout: 0.3)
@@ -146,7 +152,9 @@ final class TestServer: @unchecked Sendable {
     }
 
     @Test func manyIdleConnectionsDoNotStopOthers() throws {
-        let server = try TestServer()
+        var settings = HTTPServer.Settings()
+        settings.maxConnectionsPerPeer = 2000  // all from 127.0.0.1
+        let server = try TestServer(settings: settings)
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         limit.rlim_cur = max(limit.rlim_cur, min(limit.rlim_max, 8192))
@@ -160,5 +168,36 @@ final class TestServer: @unchecked Sendable {
         #expect(server.readAll(idle[500], timeout: 0.5).hasPrefix("HTTP/1.1 200 "))
         let response = server.exchange("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(response.hasPrefix("HTTP/1.1 200 "))
+    }
+
+    /// A number the test server reports at `/stats`.
+    private func stat(_ server: TestServer, _ name: String) -> Int {
+        let text = server.exchange("GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        guard let range = text.range(of: name + "=") else { return -1 }
+        return Int(text[range.upperBound...].prefix { $0.isNumber || $0 == "-" }) ?? -1
+    }
+
+    @Test func aClientThatPipelinesWithoutReadingHoldsTheServerToABoundedQueue() throws {
+        let server = try TestServer()
+        let fd = server.connectSocket()
+        defer { close(fd) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        let request = Array("GET /big HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        let flood = Array([[UInt8]](repeating: request, count: 1 << 20 / request.count).joined())
+        // Sends until the server stops taking requests (the kernel's buffers fill) or 1 MiB is out.
+        var sent = 0
+        let deadline = Date().addingTimeInterval(2)
+        while sent < flood.count && Date() < deadline {
+            let n = flood[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { sent += n } else { usleep(1000) }
+        }
+        usleep(200_000)
+        let queued = stat(server, "maxQueuedBytes")
+        // 1 MiB of requests for 8 KiB each would be 300 MB of answers; the server holds the
+        // pause threshold (256 KiB) plus one answer.
+        #expect(queued > 0 && queued <= (256 << 10) + (16 << 10), "\(queued) bytes queued after \(sent) bytes of requests")
+        // The answers still come, in order, once the client reads.
+        let text = server.readAll(fd, timeout: 0.5)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
     }
 }

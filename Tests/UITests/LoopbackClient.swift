@@ -4,8 +4,16 @@ import Glibc
 import Foundation
 
 /// The client side of the UI tests: a blocking TCP connection to 127.0.0.1:`port`.
-func connectLoopback(_ port: UInt16) -> Int32 {
+/// `source` binds the client to another loopback address first (all of 127/8 is local): a
+/// second peer, for per-peer limits.
+func connectLoopback(_ port: UInt16, from source: String? = nil) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    if let source {
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, source, &local.sin_addr)
+        _ = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = port.bigEndian

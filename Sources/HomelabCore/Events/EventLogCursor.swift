@@ -25,6 +25,8 @@ public struct EventLogCursor: Sendable {
 
     /// The path of the segment the last events came from.
     public var segmentPath: String? { segment?.path }
+    /// Where in that segment the next read starts.
+    public var byteOffset: Int { offset }
 
     /// Before the first event with a seq above `seq` (0 or less: the whole log).
     public init(folder: String, after seq: Int) {
@@ -34,6 +36,16 @@ public struct EventLogCursor: Sendable {
         let all = EventLogFiles.segments(in: folder)
         // The last segment that can hold seq + 1, written so that Int.max cannot overflow.
         segment = all.last { $0.firstSeq - 1 <= seq } ?? all.first
+    }
+
+    /// At `offset` of `segment`, which must be the start of a line (a place an index kept), and
+    /// before the first event above `seq` from there: a reader that seeks instead of reading the
+    /// segment from its start.
+    public init(folder: String, segment: EventLogFiles.Segment, offset: Int, after seq: Int) {
+        self.folder = folder
+        self.seq = max(0, seq)
+        self.segment = segment
+        self.offset = offset
     }
 
     /// After the last complete line of the log: only what is appended from now on.

@@ -1,8 +1,10 @@
 /// Reads requests off a connection's bytes, strictly (RFC 9112): limits on the request line
-/// (414), the header block (431) and the body (413); one `Host` and at most one
-/// `Content-Length`; no `Transfer-Encoding` (and never with `Content-Length`); no
-/// obsolete line folding or whitespace before a colon. Any violation ends the connection after
-/// its 4xx answer, because the parser can no longer know where the next request starts.
+/// (414), the header block (431) and the body (413, chunked or not); one `Host` and at most
+/// one `Content-Length`; `Transfer-Encoding: chunked` alone (never with `Content-Length`,
+/// never another coding: 501); no obsolete line folding or whitespace before a colon; an
+/// `Expect` other than `100-continue` is 417. Any violation ends the connection after its 4xx
+/// answer, because the parser can no longer know where the next request starts. Parsing is
+/// linear in the bytes given, and a request never needs more than `Limits.maxRequestBytes`.
 public struct HTTPParser {
     public struct Limits: Sendable {
         public var requestLine = 8 << 10
@@ -10,10 +12,21 @@ public struct HTTPParser {
         public var headerCount = 100
         public var body = 64 << 10
         public init() {}
+
+        /// The most bytes one request may take on the wire, chunk framing and trailers
+        /// included: the parser refuses before needing more.
+        public var maxRequestBytes: Int { requestLine + 2 * headerBlock + Limits.chunkedFraming(body) + 8 }
+
+        /// A chunked body's framing may double its size at most (then 413): tiny chunks are
+        /// a way to make the server read far more than the body it accepts.
+        static func chunkedFraming(_ body: Int) -> Int { 2 * body + 4096 }
     }
 
     public enum Result {
         case needMore
+        /// The header block is complete and acceptable, the body has yet to come, and the
+        /// client waits for `100 Continue` before sending it.
+        case expectsContinue
         /// A request and how many bytes of the buffer it used.
         case request(HTTPRequest, consumed: Int)
         case failure(status: Int, reason: String)
@@ -38,7 +51,7 @@ public struct HTTPParser {
         let target = String(decoding: parts[1], as: UTF8.self)
         let version = String(decoding: parts[2], as: UTF8.self)
         guard version == "HTTP/1.1" || version == "HTTP/1.0" else { return .failure(status: 400, reason: "unsupported version") }
-        guard target.hasPrefix("/"), target.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+        guard target.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }), let origin = HTTPParser.originForm(target) else {
             return .failure(status: 400, reason: "malformed request target")
         }
 
@@ -80,8 +93,32 @@ public struct HTTPParser {
         if hosts > 1 { return .failure(status: 400, reason: "more than one Host") }
         if hosts == 0 && version == "HTTP/1.1" { return .failure(status: 400, reason: "no Host") }
         if lengths.count > 1 { return .failure(status: 400, reason: "more than one Content-Length") }
-        if headers.contains(where: { $0.name == "transfer-encoding" }) {
-            return .failure(status: 400, reason: lengths.isEmpty ? "Transfer-Encoding is not supported" : "Content-Length with Transfer-Encoding")
+        let codings = headers.filter { $0.name == "transfer-encoding" }
+        if !codings.isEmpty {
+            if !lengths.isEmpty { return .failure(status: 400, reason: "Content-Length with Transfer-Encoding") }
+            if version == "HTTP/1.0" { return .failure(status: 400, reason: "Transfer-Encoding in HTTP/1.0") }
+            guard codings.count == 1, codings[0].value.lowercased() == "chunked" else {
+                return .failure(status: 501, reason: "Transfer-Encoding other than chunked is not supported")
+            }
+        }
+        let expectation = headers.first { $0.name == "expect" }?.value.lowercased()
+        if let expectation, expectation != "100-continue" || headers.filter({ $0.name == "expect" }).count > 1 {
+            return .failure(status: 417, reason: "only Expect: 100-continue is understood")
+        }
+        // A client that waits for 100 Continue (HTTP/1.1 only) is told to go on only once its
+        // headers passed every check above.
+        let waitsForContinue = expectation != nil && version == "HTTP/1.1"
+        let (path, query) = HTTPParser.split(origin)
+        if !codings.isEmpty {
+            switch chunkedBody(buffer, from: cursor) {
+            case .needMore:
+                return waitsForContinue && cursor == buffer.endIndex ? .expectsContinue : .needMore
+            case .failure(let status, let reason):
+                return .failure(status: status, reason: reason)
+            case .body(let body, let end):
+                let request = HTTPRequest(method: method, path: path, query: query, version: version, headers: headers, body: body)
+                return .request(request, consumed: end - start)
+            }
         }
         var bodyLength = 0
         if let length = lengths.first {
@@ -91,21 +128,106 @@ public struct HTTPParser {
             bodyLength = parsed
         }
         if bodyLength > limits.body { return .failure(status: 413, reason: "body over \(limits.body) bytes") }
-        guard buffer.endIndex - cursor >= bodyLength else { return .needMore }
+        guard buffer.endIndex - cursor >= bodyLength else {
+            return waitsForContinue && cursor == buffer.endIndex ? .expectsContinue : .needMore
+        }
         let body = Array(buffer[cursor..<(cursor + bodyLength)])
 
-        let (path, query) = HTTPParser.split(target)
         let request = HTTPRequest(method: method, path: path, query: query, version: version, headers: headers, body: body)
         return .request(request, consumed: cursor + bodyLength - start)
     }
 
+    private enum Chunked {
+        case needMore
+        case failure(status: Int, reason: String)
+        case body([UInt8], end: Int)
+    }
+
+    /// A chunked body (RFC 9112 §7.1) from `start`: chunks, the last one, trailers (read and
+    /// dropped), each bounded.
+    private func chunkedBody(_ buffer: ArraySlice<UInt8>, from start: Int) -> Chunked {
+        var body: [UInt8] = []
+        var index = start
+        let framingLimit = Limits.chunkedFraming(limits.body)
+        while true {
+            if index - start > framingLimit { return .failure(status: 413, reason: "chunked body framing over \(framingLimit) bytes") }
+            // The size line: hex digits, then optional extensions (ignored), at most 1 KiB.
+            guard let end = firstCRLF(buffer, from: index, within: 1024) else {
+                return buffer.endIndex - index > 1024 ? .failure(status: 400, reason: "chunk size line too long") : .needMore
+            }
+            var size = 0, digits = 0
+            var position = index
+            while position < end, let digit = HTTPParser.hexValue(buffer[position]) {
+                if digits == 8 { return .failure(status: 413, reason: "chunk size too large") }
+                size = size << 4 | digit
+                digits += 1
+                position += 1
+            }
+            guard digits > 0, position == end || buffer[position] == UInt8(ascii: ";") || buffer[position] == 0x20 || buffer[position] == 0x09 else {
+                return .failure(status: 400, reason: "malformed chunk size")
+            }
+            if body.count + size > limits.body { return .failure(status: 413, reason: "body over \(limits.body) bytes") }
+            index = end + 2
+            if size == 0 { break }
+            guard buffer.endIndex - index >= size + 2 else { return .needMore }
+            guard buffer[index + size] == 0x0D && buffer[index + size + 1] == 0x0A else {
+                return .failure(status: 400, reason: "chunk not followed by CRLF")
+            }
+            body.append(contentsOf: buffer[index..<(index + size)])
+            index += size + 2
+        }
+        // Trailer fields up to the empty line, within the header block's limit.
+        let trailersStart = index
+        while true {
+            guard let end = firstCRLF(buffer, from: index, within: limits.headerBlock) else {
+                return buffer.endIndex - trailersStart > limits.headerBlock ? .failure(status: 431, reason: "trailers too large") : .needMore
+            }
+            if end - trailersStart > limits.headerBlock { return .failure(status: 431, reason: "trailers too large") }
+            let empty = end == index
+            index = end + 2
+            if empty { break }
+        }
+        return .body(body, end: index)
+    }
+
     private func firstCRLF(_ buffer: ArraySlice<UInt8>, from: Int) -> Int? {
+        firstCRLF(buffer, from: from, within: .max)
+    }
+
+    /// The first CRLF at or after `from`, looking at most `within` bytes ahead.
+    private func firstCRLF(_ buffer: ArraySlice<UInt8>, from: Int, within: Int) -> Int? {
         var index = from
-        while index + 1 < buffer.endIndex {
+        let stop = within >= buffer.endIndex - from ? buffer.endIndex : from + within + 1
+        while index + 1 < stop {
             if buffer[index] == 0x0D && buffer[index + 1] == 0x0A { return index }
             index += 1
         }
         return nil
+    }
+
+    private static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+
+    /// The origin-form of a target: itself when it starts with `/`; for the absolute form
+    /// (`http://host/path?q`, which RFC 9112 §3.2.2 says a server must accept) the path and
+    /// query after the authority; nil for anything else.
+    static func originForm(_ target: String) -> String? {
+        if target.hasPrefix("/") { return target }
+        let lowered = target.prefix(8).lowercased()
+        let schemeLength = lowered.hasPrefix("http://") ? 7 : lowered.hasPrefix("https://") ? 8 : 0
+        guard schemeLength > 0 else { return nil }
+        let rest = target.dropFirst(schemeLength)
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        guard authorityEnd > rest.startIndex else { return nil }
+        let remainder = rest[authorityEnd...]
+        if remainder.hasPrefix("#") { return nil }
+        return remainder.hasPrefix("/") ? String(remainder) : "/" + remainder
     }
 
     private func isTokenByte(_ byte: UInt8) -> Bool {

@@ -33,6 +33,9 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// The body of the GET this answers runs until the close (a stream): a HEAD answer built
+    /// from it carries no `Content-Length`.
+    public var lengthUnknown = false
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -61,7 +64,10 @@ public struct HTTPResponse: Sendable {
         case 405: "Method Not Allowed"
         case 408: "Request Timeout"
         case 409: "Conflict"
+        case 411: "Length Required"
         case 413: "Content Too Large"
+        case 417: "Expectation Failed"
+        case 429: "Too Many Requests"
         case 414: "URI Too Long"
         case 431: "Request Header Fields Too Large"
         case 500: "Internal Server Error"
@@ -71,21 +77,34 @@ public struct HTTPResponse: Sendable {
         }
     }
 
-    /// The bytes on the wire; `head` leaves the body out (a HEAD answer mirrors GET's headers).
-    func encoded(keepAlive: Bool, head: Bool = false) -> [UInt8] {
+    /// The bytes on the wire; `head` leaves the body out (a HEAD answer mirrors GET's
+    /// headers). `common` is what every answer carries (Date, security headers), ended lines.
+    /// An HTTP/1.0 client that asked to keep the connection is told it is kept.
+    func encoded(keepAlive: Bool, head: Bool = false, http10: Bool = false, common: [UInt8] = []) -> [UInt8] {
         // Bytes appended into one buffer sized up front: string interpolation here was a
         // measurable share of a /summary request.
-        var bytes = statusAndHeaders(reserving: head ? 0 : body.count)
-        bytes.append(contentsOf: "Content-Length: ".utf8)
-        bytes.append(contentsOf: String(body.count).utf8)
-        bytes.append(contentsOf: keepAlive ? "\r\n\r\n".utf8 : "\r\nConnection: close\r\n\r\n".utf8)
-        if !head { bytes.append(contentsOf: body) }
+        var bytes = statusAndHeaders(reserving: common.count + (head ? 0 : body.count))
+        bytes.append(contentsOf: common)
+        // 1xx and 204 have no content, so no Content-Length (RFC 9110 §8.6).
+        if !lengthUnknown && status != 204 && status >= 200 {
+            bytes.append(contentsOf: "Content-Length: ".utf8)
+            bytes.append(contentsOf: String(body.count).utf8)
+            bytes.append(contentsOf: "\r\n".utf8)
+        }
+        if !keepAlive {
+            bytes.append(contentsOf: "Connection: close\r\n".utf8)
+        } else if http10 {
+            bytes.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+        }
+        bytes.append(contentsOf: "\r\n".utf8)
+        if !head && status != 204 { bytes.append(contentsOf: body) }
         return bytes
     }
 
     /// The head of a stream: status and headers, no length (the body runs until the close).
-    func encodedStreamHead() -> [UInt8] {
-        var bytes = statusAndHeaders(reserving: 0)
+    func encodedStreamHead(common: [UInt8] = []) -> [UInt8] {
+        var bytes = statusAndHeaders(reserving: common.count)
+        bytes.append(contentsOf: common)
         bytes.append(contentsOf: "\r\n".utf8)
         return bytes
     }

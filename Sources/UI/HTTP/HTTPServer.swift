@@ -6,30 +6,64 @@ import FSWatch
 /// An HTTP/1.1 server on the reactor: one listening socket, connections with keep-alive and
 /// pipelining (answers in request order), one deadline for a whole header block so a slow
 /// client cannot hold a connection, an idle timeout between requests, a send timeout for a
-/// peer that stops reading, and a cap on connections. Handlers run on the loop and answer at
-/// once, or take the connection over for a stream (`Connection.stream`).
+/// peer that stops reading, and caps on connections (in all, below the open-file limit, and per
+/// peer address). Handlers run on the loop and answer at once, or take the connection over for
+/// a stream (`Connection.stream`).
 public final class HTTPServer {
     public struct Settings: Sendable {
         public var limits = HTTPParser.Limits()
         public var headerDeadline: Duration = .seconds(10)
         public var idleTimeout: Duration = .seconds(75)
+        /// At most this many connections, and never more than the open-file limit less
+        /// `fileReserve`; at the cap the oldest idle connection makes room for a new one.
         public var maxConnections = 10_000
+        /// Descriptors kept for everything but connections: files read per request, watches,
+        /// the log. Connections never take these, so a flood of clients cannot starve a read.
+        public var fileReserve = 64
+        /// Connections one peer address may hold; more are refused, so one host cannot take
+        /// every slot.
+        public var maxConnectionsPerPeer = 256
+        /// After running out of descriptors, accepting resumes after this (or at once when a
+        /// connection closes).
+        public var acceptRetry: Duration = .milliseconds(100)
         /// A connection whose queued output makes no progress for this long is reset (nginx's
         /// `send_timeout`): what ends a client that never reads, whatever it is sent.
         public var sendTimeout: Duration = .seconds(60)
+        /// A connection with this much output queued is not read until it drains below it.
+        public var readPauseBytes = 256 << 10
+        /// Sent with every answer: the page and its two files are served from here with no
+        /// inline script or style, so the strictest policy fits; no framing (clickjacking on
+        /// Approve), no sniffing, no referrer leaving the page.
+        public var headers: [(name: String, value: String)] = [
+            ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "DENY"),
+            ("Referrer-Policy", "no-referrer"),
+        ]
         public init() {}
     }
 
     public typealias Handler = (HTTPRequest, Connection) -> HTTPResponse?
 
-    private unowned let reactor: Reactor
-    private let settings: Settings
-    private let parser: HTTPParser
-    private let handler: Handler
+    unowned let reactor: Reactor
+    let settings: Settings
+    let parser: HTTPParser
+    let handler: Handler
     private var listener: Reactor.Token?
     private var connections: [ObjectIdentifier: Connection] = [:]
+    private var perPeer: [UInt32: Int] = [:]
+    /// The connection cap in force: the setting, or less under a low open-file limit.
+    public let connectionLimit: Int
+    private var acceptPaused = false
+    var commonSecond: time_t = -1
+    var common: [UInt8] = []
+    private var acceptTimer: LoopTimer?
+    /// Where the server says what it refused or ran out of (the UI's logger, at warning).
+    public var warn: (String) -> Void = { _ in }
     public private(set) var port: UInt16 = 0
     public var connectionCount: Int { connections.count }
+    /// The most output ever queued for one connection (`/metrics`): what back-pressure holds to.
+    public internal(set) var maxQueuedBytes = 0
 
     /// Listens on `address` (`HOST:PORT`; port 0 picks a free one, see `port`).
     public init(reactor: Reactor, address: String, settings: Settings = Settings(), handler: @escaping Handler) throws {
@@ -37,6 +71,7 @@ public final class HTTPServer {
         self.settings = settings
         self.parser = HTTPParser(limits: settings.limits)
         self.handler = handler
+        connectionLimit = max(1, min(settings.maxConnections, HTTPServer.raiseFileLimit(to: settings.maxConnections + settings.fileReserve) - settings.fileReserve))
         let (fd, port) = try Socket.listen(address)
         self.port = port
         listener = try reactor.register(FileDescriptor(owning: fd), label: "listen \(address)", interest: .readable) { [unowned self] _ in
@@ -44,10 +79,25 @@ public final class HTTPServer {
         }
     }
 
+    /// Raises the soft open-file limit toward `wanted` (as far as the hard limit allows, as Go's
+    /// runtime does at start) and returns the limit in force.
+    private static func raiseFileLimit(to wanted: Int) -> Int {
+        let infinity = rlim_t.max  // RLIM_INFINITY, which Swift imports as -1
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur != infinity && limit.rlim_cur < rlim_t(wanted) {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max == infinity ? rlim_t(wanted) : min(limit.rlim_max, rlim_t(wanted))
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return limit.rlim_cur == infinity ? Int.max / 2 : Int(limit.rlim_cur)
+    }
+
     /// Stops accepting and closes every connection.
     public func close() {
         if let listener { reactor.close(listener) }
         listener = nil
+        acceptTimer?.cancel()
         for connection in connections.values { connection.close() }
         connections.removeAll()
     }
@@ -55,252 +105,89 @@ public final class HTTPServer {
     private func acceptAll() {
         guard let listener, let fd = reactor.descriptor(listener) else { return }
         while true {
-            guard let (client, peer) = Socket.accept(fd) else { return }
-            if connections.count >= settings.maxConnections {
-                Glibc.close(client)
-                continue
-            }
-            do {
-                let connection = try Connection(fd: client, peer: peer, server: self)
-                connections[ObjectIdentifier(connection)] = connection
-            } catch {
-                continue
+            switch Socket.accept(fd) {
+            case .none:
+                return
+            case .exhausted(let errno):
+                // The pending connection stays queued and the listener readable: asking again
+                // at once would spin. Wait for a close or a short timer.
+                pauseAccepting()
+                note("out of descriptors (\(errno.name)) with \(connections.count) connections: accepting again in \(settings.acceptRetry) or at the next close")
+                return
+            case .connection(let client, let peer):
+                let address = peer.sin_addr.s_addr
+                if perPeer[address, default: 0] >= settings.maxConnectionsPerPeer {
+                    Glibc.close(client)
+                    note("refused a connection from \(Socket.describe(peer)): it already holds \(settings.maxConnectionsPerPeer)")
+                    continue
+                }
+                if connections.count >= connectionLimit && !evictOldestIdle() {
+                    Glibc.close(client)
+                    continue
+                }
+                do {
+                    let connection = try Connection(fd: client, peer: peer, server: self)
+                    connections[ObjectIdentifier(connection)] = connection
+                    perPeer[address, default: 0] += 1
+                } catch {
+                    continue
+                }
             }
         }
     }
 
-    fileprivate func closed(_ connection: Connection) {
-        connections[ObjectIdentifier(connection)] = nil
+    /// At the cap a new client is served rather than refused: the connection idle the longest
+    /// (between requests, or never sent one) is closed for it, as a browser expects of any
+    /// keep-alive connection; failing that, the one longest in a request's header block (a
+    /// slow sender, which would get its 408 anyway). Streams and answers being written stay.
+    private func evictOldestIdle() -> Bool {
+        var oldest: Connection?
+        for connection in connections.values where connection.isWaiting {
+            guard let current = oldest else {
+                oldest = connection
+                continue
+            }
+            let better = connection.isIdle != current.isIdle ? connection.isIdle : connection.idleSince < current.idleSince
+            if better { oldest = connection }
+        }
+        oldest?.close()
+        return oldest != nil
     }
 
-    /// One client connection.
-    public final class Connection {
-        private unowned let server: HTTPServer
-        private var token: Reactor.Token?
-        private var input: [UInt8] = []
-        private var output: [UInt8] = []
-        private var closeAfterWrite = false
-        private var deadline: LoopTimer?
-        private var sendTimer: LoopTimer?
-        private var lastProgress = MonotonicTime.now()
-        /// Set once a handler took the connection over for a stream.
-        public private(set) var streaming = false
-        /// Called when a streaming connection ends.
-        public var onClose: (() -> Void)?
-        /// Called once queued output that reached `drainThreshold` has been written down below
-        /// it — never from inside `send`, so an owner may refill from the callback.
-        public var onDrained: (() -> Void)?
-        public var drainThreshold = 256 << 10
-        private var reachedThreshold = false
-        /// The most bytes ever queued at once (what back-pressure kept it to).
-        public private(set) var maxPendingBytes = 0
-        /// Set when the send timeout ended the connection.
-        public private(set) var timedOutSending = false
-        private let peer: sockaddr_in
-        /// `IP:PORT` of the client (formatted when asked: only approvals and warnings need it).
-        public var remoteAddress: String { Socket.describe(peer) }
-        /// Nagle's algorithm off, once the connection carries more than one answer.
-        private var noDelay = false
+    private func pauseAccepting() {
+        guard !acceptPaused, let listener else { return }
+        acceptPaused = true
+        try? reactor.setInterest([], for: listener)
+        if acceptTimer == nil { acceptTimer = reactor.timer { [unowned self] in resumeAccepting() } }
+        acceptTimer?.schedule(after: settings.acceptRetry)
+    }
 
-        init(fd: Int32, peer: sockaddr_in, server: HTTPServer) throws {
-            self.server = server
-            self.peer = peer
-            token = try server.reactor.register(FileDescriptor(owning: fd), label: "http", interest: .readable) { [unowned self] readiness in
-                ready(readiness)
-            }
-            deadline = server.reactor.timer { [unowned self] in timedOut() }
-            deadline?.schedule(after: server.settings.headerDeadline)
+    private func resumeAccepting() {
+        guard acceptPaused, let listener else { return }
+        acceptPaused = false
+        acceptTimer?.cancel()
+        try? reactor.setInterest(.readable, for: listener)
+    }
+
+    private var lastNote: MonotonicTime?
+    private var notesSuppressed = 0
+
+    /// A warning at most once a second: a flood of refusals must not become a flood of log lines.
+    private func note(_ message: String) {
+        let now = MonotonicTime.now()
+        if let last = lastNote, now - last < .seconds(1) {
+            notesSuppressed += 1
+            return
         }
+        warn(notesSuppressed > 0 ? "\(message) (and \(notesSuppressed) more like it)" : message)
+        lastNote = now
+        notesSuppressed = 0
+    }
 
-        /// Bytes waiting to be written (for back-pressure on streams).
-        public var pendingBytes: Int { output.count }
-        public var isOpen: Bool { token != nil }
-
-        /// Takes the connection over: the handler writes to it with `send` from now on.
-        public func stream(headers: HTTPResponse) {
-            streaming = true
-            deadline?.cancel()
-            disableNagle()
-            send(headers.encodedStreamHead())
-        }
-
-        public func send(_ bytes: [UInt8]) {
-            guard token != nil else { return }
-            queue(bytes)
-            flush()
-            if reachedThreshold && output.count < drainThreshold {
-                // Written down at once: no writable event will follow, so tell the owner on
-                // the next turn rather than re-enter it from its own `send`.
-                server.reactor.runSoon { [weak self] in self?.drained() }
-            }
-        }
-
-        private func drained() {
-            guard token != nil, reachedThreshold, output.count < drainThreshold else { return }
-            reachedThreshold = false
-            onDrained?()
-        }
-
-        /// Progress is checked when the timer fires rather than the timer moved on every write:
-        /// a stream writes often, and moving a timer costs more than reading the clock.
-        private func armSendTimer(from start: MonotonicTime) {
-            if sendTimer == nil {
-                sendTimer = server.reactor.timer { [unowned self] in sendTimedOut() }
-            }
-            sendTimer?.schedule(at: start + server.settings.sendTimeout)
-        }
-
-        private func sendTimedOut() {
-            guard token != nil, !output.isEmpty else { return }
-            if MonotonicTime.now() - lastProgress < server.settings.sendTimeout {
-                armSendTimer(from: lastProgress)
-                return
-            }
-            timedOutSending = true
-            abort()
-        }
-
-        /// Adds to what is waiting to be written; into an empty queue without a copy.
-        private func queue(_ bytes: [UInt8]) {
-            if output.isEmpty { output = bytes } else { output += bytes }
-            maxPendingBytes = max(maxPendingBytes, output.count)
-            if output.count >= drainThreshold { reachedThreshold = true }
-        }
-
-        /// Drops the connection and whatever is still queued for it (a reset, not a close
-        /// that waits for a peer that does not read).
-        public func abort() {
-            if let token, let fd = server.reactor.descriptor(token) {
-                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-                setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-            }
-            close()
-        }
-
-        public func close() {
-            guard let token else { return }
-            server.reactor.close(token)
-            self.token = nil
-            deadline?.cancel()
-            deadline = nil
-            sendTimer?.cancel()
-            sendTimer = nil
-            onDrained = nil
-            server.closed(self)
-            onClose?()
-            onClose = nil
-        }
-
-        private func ready(_ readiness: Readiness) {
-            if readiness.contains(.readable) || readiness.contains(.hangup) { readInput() }
-            if token != nil && readiness.contains(.writable) {
-                flush()
-                drained()
-            }
-        }
-
-        private func readInput() {
-            guard let token, let fd = server.reactor.descriptor(token) else { return }
-            var chunk = [UInt8](repeating: 0, count: 16384)
-            while true {
-                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n > 0 {
-                    if !streaming && !closeAfterWrite { input += chunk[0..<n] }
-                    if input.count > server.settings.limits.requestLine + server.settings.limits.headerBlock + server.settings.limits.body + 65536 {
-                        break  // a client sending without reading answers: the parser decides below
-                    }
-                    // A short read drained the socket: asking again would only hear EAGAIN,
-                    // one wasted system call per request. (The poll is level-triggered: data
-                    // arriving later wakes the loop again.)
-                    if n < chunk.count { break }
-                    continue
-                }
-                if n == 0 || (Errno.current != .wouldBlock && Errno.current != .interrupted) {
-                    close()  // the peer closed, or the connection broke
-                    return
-                }
-                if Errno.current == .wouldBlock { break }
-            }
-            if !streaming { handleRequests() }
-        }
-
-        /// Answers every complete request in the buffer, in order.
-        private func handleRequests() {
-            while !closeAfterWrite && !streaming {
-                switch server.parser.parse(input[...]) {
-                case .needMore:
-                    if !input.isEmpty && deadline?.isScheduled != true { deadline?.schedule(after: server.settings.headerDeadline) }
-                    return
-                case .failure(let status, let reason):
-                    answer(.text(status, reason), keepAlive: false, head: false)
-                    return
-                case .request(let request, let consumed):
-                    input.removeFirst(consumed)
-                    let keepAlive = request.keepAlive
-                    guard let response = server.handler(request, self) else { return }  // streaming now
-                    answer(response, keepAlive: keepAlive, head: request.method == "HEAD")
-                    // The next request's header block gets its own deadline; an idle keep-alive
-                    // connection gets the idle timeout.
-                    deadline?.schedule(after: input.isEmpty ? server.settings.idleTimeout : server.settings.headerDeadline)
-                }
-            }
-        }
-
-        private func answer(_ response: HTTPResponse, keepAlive: Bool, head: Bool) {
-            queue(response.encoded(keepAlive: keepAlive, head: head))
-            if keepAlive { disableNagle() } else { closeAfterWrite = true }
-            flush()
-        }
-
-        /// A single answer goes out in one `send`, which Nagle never delays; a second one (keep-alive) or a
-        /// stream of small events could wait for the peer's delayed ACK. So the option is set
-        /// only on connections that will carry more than one write, as nginx does — one system
-        /// call fewer for each `Connection: close` request.
-        private func disableNagle() {
-            guard !noDelay, let token, let fd = server.reactor.descriptor(token) else { return }
-            noDelay = true
-            var one: Int32 = 1
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        }
-
-        private func flush() {
-            guard let token, let fd = server.reactor.descriptor(token) else { return }
-            var wrote = false
-            defer { if wrote { lastProgress = .now() } }
-            while !output.isEmpty {
-                let n = output.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if n > 0 {
-                    wrote = true
-                    // All of it (the usual case) drops the buffer rather than shifting it.
-                    if n == output.count { output = [] } else { output.removeFirst(n) }
-                    continue
-                }
-                if Errno.current == .wouldBlock {
-                    try? server.reactor.setInterest([.readable, .writable], for: token)
-                    if sendTimer?.isScheduled != true {
-                        // The output was empty until now: its wait starts here.
-                        lastProgress = .now()
-                        armSendTimer(from: lastProgress)
-                    }
-                    return
-                }
-                if Errno.current == .interrupted { continue }
-                close()
-                return
-            }
-            sendTimer?.cancel()
-            try? server.reactor.setInterest(.readable, for: token)
-            // close() alone sends the FIN (a shutdown first only cost a system call).
-            if closeAfterWrite { close() }
-        }
-
-        private func timedOut() {
-            if streaming { return }
-            if input.isEmpty {
-                close()  // idle keep-alive connection
-            } else {
-                answer(.text(408, "the request headers took too long"), keepAlive: false, head: false)
-            }
-        }
+    func closed(_ connection: Connection) {
+        guard connections.removeValue(forKey: ObjectIdentifier(connection)) != nil else { return }
+        let address = connection.peerAddress
+        if let count = perPeer[address], count > 1 { perPeer[address] = count - 1 } else { perPeer[address] = nil }
+        resumeAccepting()  // a descriptor was freed
     }
 }

@@ -15,7 +15,14 @@ function renderDrift(d) {
   $("drift").tBodies[0].innerHTML = (d.drift || []).map((x) => `<tr><td><code>${text(x.resource)}</code></td><td class="${text(x.kind)}">${text(x.kind)}</td><td>${(x.fields || []).map((f) => `${text(f.field)}: ${text(show(f.desired))} → ${text(show(f.observed))}`).join("<br>")}</td></tr>`).join("") || `<tr><td colspan="3" class="muted">no drift</td></tr>`;
 }
 async function loadWorld() {
-  const resources = await getJSON("/api/world");
+  // /api/world comes in pages: follow the Link header to the end.
+  const resources = [];
+  for (let path = "/api/world"; path; ) {
+    const r = await fetch(path, {cache: "no-store"});
+    if (!r.ok) throw new Error(path + ": " + r.status);
+    resources.push(...await r.json());
+    path = /<([^>]+)>;\s*rel="next"/.exec(r.headers.get("Link") || "")?.[1];
+  }
   const groups = {};
   for (const r of resources) {
     if (r.kind === "action") continue;  // the queue above shows those
@@ -63,7 +70,7 @@ $("queue").addEventListener("click", (ev) => {
 $("login").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const r = await fetch("/api/session", {method: "POST", body: $("token").value});
-  $("who").textContent = r.ok ? "signed in" : "wrong token";
+  $("who").textContent = r.ok ? "signed in" : r.status === 429 ? "too many wrong tokens: wait and try again" : "wrong token";
   if (r.ok) { $("token").value = ""; $("login").style.display = "none"; }
 });
 let shownSeq = 0;
