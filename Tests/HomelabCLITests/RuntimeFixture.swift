@@ -2,25 +2,25 @@
 import Glibc
 #endif
 import Foundation
+import TestSupport
 
 /// A temporary runtime root and the producer's side of it: files staged on the same
 /// filesystem and renamed into the inbox, as SPEC §4.1 asks of producers.
 final class RuntimeFixture: @unchecked Sendable {
+    private let folder: TemporaryFolder
     let root: String
     let stage: String
 
     /// On tmpfs unless the test needs the real disk (fdatasync, ext4 behaviour).
     init(onDisk: Bool = false) throws {
-        var template = Array("\(onDisk ? "/var/tmp" : "/dev/shm")/homelab-e2e.XXXXXX".utf8CString)
-        let base = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        folder = TemporaryFolder("homelab-e2e", onDisk: onDisk)
+        let base = folder.path
         root = base + "/root"
         stage = base + "/stage"
         for folder in [root, stage, root + "/inbox", root + "/audit"] {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: (root as NSString).deletingLastPathComponent) }
 
     /// Lets a service running as `uid` (the image's `homelab` user) own the runtime root.
     func handOver(toUID uid: uid_t) {

@@ -3,18 +3,13 @@ import Glibc
 #endif
 import Foundation
 import Testing
+import TestSupport
 import HomelabCore
 
 /// A log folder written by hand: `segments` maps a day and a first seq to the seqs it holds.
 private final class LogFolder {
-    let path: String
-
-    init() {
-        var template = Array("/dev/shm/cursor.XXXXXX".utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    private let folder = TemporaryFolder("cursor")
+    var path: String { folder.path }
 
     func line(_ seq: Int) -> String {
         #"{"specversion":"1.0","id":"e\#(seq)","source":"test","type":"t","time":"2026-11-26T15:00:00Z","seq":\#(seq),"receivedAt":"2026-11-26T15:00:00.000Z"}"# + "\n"

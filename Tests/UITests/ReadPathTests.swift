@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Testing
+import TestSupport
 import FSWatch
 import HomelabCore
 @testable import UI
@@ -23,7 +24,7 @@ import HomelabCore
     }
 
     @Test func theWorldIsServedFromMemoryInNameOrder() throws {
-        let folder = TemporaryFolderPath()
+        let folder = TemporaryFolder("reads")
         let root = RuntimeRoot(folder.path)
         try root.create()
         try writeWorld(root, ["node/b", "container/nas/x", "node/a", "container/nas/deep/y"])
@@ -85,14 +86,4 @@ import HomelabCore
         let (status, response) = ui.request("GET", "/api/events?after=4000&limit=3")
         #expect(status == 200 && response.contains(#""seq":4001"#) && response.contains(#""seq":4003"#) && !response.contains(#""seq":4004"#))
     }
-}
-
-/// A temporary folder on tmpfs.
-private final class TemporaryFolderPath {
-    let path: String
-    init() {
-        var template = Array("/dev/shm/reads.XXXXXX".utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Testing
+import TestSupport
 import FSWatch
 import HomelabCore
 @testable import UI
@@ -10,16 +11,15 @@ import HomelabCore
 /// A UI service on its own loop thread over a temporary runtime root.
 final class UIFixture: @unchecked Sendable {
     let root: RuntimeRoot
-    let base: String
+    private let folder = TemporaryFolder("ui")
+    var base: String { folder.path }
     private(set) var port: UInt16 = 0
     private var handle: StopHandle?
     private let done = DispatchSemaphore(value: 0)
     let client: TestServer.Type = TestServer.self
 
     init(protectReads: Bool = false, sendTimeout: Duration = .seconds(60)) throws {
-        var template = Array("/dev/shm/ui.XXXXXX".utf8CString)
-        base = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-        root = RuntimeRoot(base + "/root")
+        root = RuntimeRoot(folder.path + "/root")
         try root.create()
         let ready = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var started: (UInt16, StopHandle)?
@@ -49,7 +49,6 @@ final class UIFixture: @unchecked Sendable {
     deinit {
         handle?.stop()
         done.wait()
-        try? FileManager.default.removeItem(atPath: base)
     }
 
     func connect() -> Int32 { connectLoopback(port) }

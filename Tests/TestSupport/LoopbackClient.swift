@@ -3,10 +3,11 @@ import Glibc
 #endif
 import Foundation
 
-/// The client side of the UI tests: a blocking TCP connection to 127.0.0.1:`port`.
+/// The client side of the UI tests: a TCP connection to 127.0.0.1:`port`, blocking unless
+/// `nonBlocking`.
 /// `source` binds the client to another loopback address first (all of 127/8 is local): a
 /// second peer, for per-peer limits.
-func connectLoopback(_ port: UInt16, from source: String? = nil) -> Int32 {
+public func connectLoopback(_ port: UInt16, from source: String? = nil, nonBlocking: Bool = false) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     if let source {
         var local = sockaddr_in()
@@ -19,12 +20,13 @@ func connectLoopback(_ port: UInt16, from source: String? = nil) -> Int32 {
     address.sin_port = port.bigEndian
     inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
     _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    if nonBlocking { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
     return fd
 }
 
 /// Reads until the peer closes, `done` holds (checked on the last 64 KiB: streams here run to
 /// megabytes), or `timeout` passes.
-func readLoopback(_ fd: Int32, timeout: Double, until done: (String) -> Bool = { _ in false }) -> String {
+public func readLoopback(_ fd: Int32, timeout: Double, until done: (String) -> Bool = { _ in false }) -> String {
     var out: [UInt8] = []
     let deadline = Date().addingTimeInterval(timeout)
     var buffer = [UInt8](repeating: 0, count: 65536)
