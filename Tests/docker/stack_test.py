@@ -40,16 +40,20 @@ with socket.socket() as probe:
 env = dict(os.environ, HOMELAB_ROOT_HOST=root, HOMELAB_REPO_HOST=homelab_repo, HOMELAB_UI_PUBLISH="127.0.0.1:%d" % port,
            HOMELAB_PROXY_NETWORK="homelab-proxy-test", HOMELAB_HEARTBEAT_SECONDS="2", HOMELAB_HEALTH_INTERVAL="1s",
            HOMELAB_HEALTH_TIMEOUT="120")
-if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+# HOMELAB_COMPOSE=v1|v2 picks the Compose the test (and the bootstrap it runs) uses.
+wanted = os.environ.get("HOMELAB_COMPOSE", "")
+if wanted == "v2" or (wanted != "v1" and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0):
     compose = ["docker", "compose"]
 else:
     compose = ["docker-compose"]
+compose_version = subprocess.run(compose + ["version", "--short"], capture_output=True, text=True).stdout.strip()
+print("== the stack with %s (Compose %s)" % (" ".join(compose), compose_version), flush=True)
 compose += ["--project-directory", os.path.join(repo_checkout, "docker"), "-f", os.path.join(repo_checkout, "docker", "compose.yaml"),
             "-p", "homelab-control-plane"]
 url = "http://127.0.0.1:%d" % port
 probe = "hl-stack-probe"
 services = ("observer", "supervisor", "executor", "ui", "collector")
-checks = Checks("stack")
+checks = Checks("stack-v%s" % (compose_version.split(".")[0] or "?"))
 check = checks.check
 
 

@@ -35,9 +35,16 @@ owner=1000:1000
 
 command -v docker >/dev/null || fail "docker is not installed"
 docker info >/dev/null 2>&1 || fail "the Docker engine does not answer (is dockerd running, and may $(id -un) use it?)"
-if docker compose version >/dev/null 2>&1; then compose=(docker compose)
-elif command -v docker-compose >/dev/null; then compose=(docker-compose)
-else fail "neither 'docker compose' nor 'docker-compose' is installed"; fi
+# Compose v2 (`docker compose`) when it answers, else v1 (`docker-compose`);
+# HOMELAB_COMPOSE=v1 or v2 insists on one.
+case ${HOMELAB_COMPOSE:-} in
+  v2) docker compose version >/dev/null 2>&1 || fail "HOMELAB_COMPOSE=v2, but 'docker compose' does not answer"; compose=(docker compose) ;;
+  v1) command -v docker-compose >/dev/null || fail "HOMELAB_COMPOSE=v1, but 'docker-compose' is not installed"; compose=(docker-compose) ;;
+  "") if docker compose version >/dev/null 2>&1; then compose=(docker compose)
+      elif command -v docker-compose >/dev/null; then compose=(docker-compose)
+      else fail "neither 'docker compose' nor 'docker-compose' is installed"; fi ;;
+  *) fail "HOMELAB_COMPOSE: \"$HOMELAB_COMPOSE\" is not v1 or v2" ;;
+esac
 compose_name=${compose[*]}
 compose+=(--project-directory "$repo/docker" -f "$repo/docker/compose.yaml" -p homelab-control-plane)
 

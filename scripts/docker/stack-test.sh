@@ -10,4 +10,7 @@ scripts/docker/engine.sh
 read -r RUNTIME_IMAGE SWIFT_IMAGE < <(scripts/docker/base-images.sh | tail -1)
 export RUNTIME_IMAGE SWIFT_IMAGE
 python3 Tests/docker/collector_test.py "$(swift build --show-bin-path)/homelab"
-python3 Tests/docker/stack_test.py
+# The stack under Compose v2 (what most users have), then v1 (Debian 12's docker-compose).
+scripts/docker/compose-v2.sh
+HOMELAB_COMPOSE=v2 python3 Tests/docker/stack_test.py
+HOMELAB_COMPOSE=v1 python3 Tests/docker/stack_test.py
