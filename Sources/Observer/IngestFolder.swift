@@ -49,6 +49,19 @@ final class IngestFolder {
         }
     }
 
+    /// Whether `name` was modified within `window` of now: a file still being written under
+    /// its final name looks like this (a producer that skips the rename, caught by a scan).
+    /// A modification time further in the future is not fresh, so a wrong clock cannot keep
+    /// a bad file out of `rejected/` for ever.
+    func isFresh(_ name: String, window: Duration) -> Bool {
+        var info = stat()
+        guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let age = Duration.seconds(now.tv_sec - info.st_mtim.tv_sec) + .nanoseconds(now.tv_nsec - info.st_mtim.tv_nsec)
+        return age < window && age > .zero - window
+    }
+
     /// Validates what `read` gave, with this folder's provenance.
     func validate(_ bytes: [UInt8]) -> Result<InboxEvent, Rejection> {
         EventValidation.validate(bytes).flatMap { event in provenance.refusal(of: event).map { .failure($0) } ?? .success(event) }

@@ -42,6 +42,12 @@ public final class ObserverService: Service {
     private var queue: [String] = []
     private var queued: Set<String> = []
     private var batchScheduled = false
+    /// Files that did not parse but were still changing: looked at again once quiet.
+    private var settling: Set<String> = []
+    private var settleTimer: LoopTimer?
+    /// How long a file must be left alone before a parse failure counts: one that is still
+    /// being written under its final name (seen by the start-up scan) is not JSON yet.
+    static let settleTime = Duration.seconds(1)
     private var status = ObserverStatus()
     /// Resources whose file could not be written: retried with every batch, and until they
     /// are written the checkpoint stays where it was, so a restart folds them again.
@@ -81,6 +87,7 @@ public final class ObserverService: Service {
 
     /// Called once the loop has ended: the batch in hand is complete by then.
     public func shutdown() {
+        settleTimer?.cancel()
         for folder in folders { folder.close() }
         logger.info("stopped: \(status.counters.accepted) accepted, \(status.counters.rejected) rejected in \(status.counters.batches) batches")
     }
@@ -207,6 +214,19 @@ public final class ObserverService: Service {
         }
     }
 
+    /// Queues `path` again after `settleTime`; only a file still invalid once quiet is refused.
+    private func settle(_ path: String) {
+        settling.insert(path)
+        if settleTimer == nil {
+            settleTimer = reactor.timer { [unowned self] in
+                for path in settling where queued.insert(path).inserted { queue.append(path) }
+                settling.removeAll()
+                scheduleBatch()
+            }
+        }
+        if settleTimer?.isScheduled == false { settleTimer?.schedule(after: Self.settleTime) }
+    }
+
     private func commit(_ paths: [String]) throws {
         let started = MonotonicTime.now()
         let now = Timestamp.now()
@@ -223,6 +243,11 @@ public final class ObserverService: Service {
                 refused.append((path, reason))
             case .bytes(let bytes):
                 switch folder.validate(bytes) {
+                case .failure(let reason) where reason.mayBeIncomplete && folder.isFresh(name, window: Self.settleTime):
+                    // Half-written, most likely: the watch reports its close, and a timer
+                    // looks again in case it never comes (a file found by the start-up scan).
+                    settle(path)
+                    continue
                 case .failure(let reason):
                     refused.append((path, reason))
                 case .success(let event):

@@ -21,7 +21,7 @@ import Testing
         #expect(lines.count == count)
         #expect(lines.map { $0["seq"] as? Int ?? 0 } == Array(1...count))
         #expect(lines.map { $0["id"] as? String ?? "" } == (0..<count).map { "ten-\($0)" }, "log order is arrival order")
-        #expect(lines.allSatisfy { $0["receivedAt"] is String && $0["time"] is String && $0["specversion"] as? String == "1.0" })
+        #expect(lines.allSatisfy { $0["receivedat"] is String && $0["receivedAt"] == nil && $0["time"] is String && $0["specversion"] as? String == "1.0" })
         let world = fixture.worldFiles()
         #expect(world.count == resources + 1)
         for host in 0..<resources {

@@ -35,6 +35,30 @@ private func batch(_ seqs: ClosedRange<Int>, receivedAt: String) -> [UInt8] {
         #expect(try String(contentsOfFile: folder + "/2026-11-27/000000000004.jsonl", encoding: .utf8).split(separator: "\n").count == 3)
     }
 
+    /// Lines written before `receivedat` was fixed say `receivedAt`: recovery and replay read both.
+    @Test func readsOldLinesThenNewOnes() throws {
+        let temporary = TemporaryFolder("eventlog")
+        let folder = temporary.path
+        mkdir(folder + "/2026-11-26", 0o755)
+        let old = (1...2).map { #"{"specversion":"1.0","id":"id-\#($0)","source":"test","type":"t","time":"2026-11-26T10:00:00.000Z","seq":\#($0),"receivedAt":"2026-11-26T10:00:00.000Z"}"# + "\n" }
+        try old.joined().write(toFile: folder + "/2026-11-26/000000000001.jsonl", atomically: false, encoding: .utf8)
+        do {
+            let log = try EventLog(folder: folder)
+            #expect(log.lastSeq == 2)
+            #expect(log.lastBatchKeys == [EventLog.key(source: "test", id: "id-1"), EventLog.key(source: "test", id: "id-2")])
+            try log.append(batch(3...4, receivedAt: "2026-11-26T10:00:01.000Z"), firstSeq: 3, count: 2, day: "2026-11-26")
+        }
+        let reopened = try EventLog(folder: folder)
+        #expect(reopened.lastSeq == 4)
+        #expect(reopened.lastBatchKeys == [EventLog.key(source: "test", id: "id-3"), EventLog.key(source: "test", id: "id-4")])
+        var seen: [(Int, String)] = []
+        try reopened.forEachEvent(after: 0) { seen.append(($0.seq, $0.receivedAt)) }
+        #expect(seen.map(\.0) == [1, 2, 3, 4])
+        #expect(seen.map(\.1) == ["2026-11-26T10:00:00.000Z", "2026-11-26T10:00:00.000Z", "2026-11-26T10:00:01.000Z", "2026-11-26T10:00:01.000Z"])
+        let text = try String(contentsOfFile: folder + "/2026-11-26/000000000001.jsonl", encoding: .utf8)
+        #expect(text.split(separator: "\n").last?.hasSuffix(#""seq":4,"receivedat":"2026-11-26T10:00:01.000Z"}"#) == true)
+    }
+
     @Test func cutsATornLastLineBeforeAppending() throws {
         let temporary = TemporaryFolder("eventlog")
         let folder = temporary.path

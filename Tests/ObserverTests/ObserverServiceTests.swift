@@ -72,6 +72,33 @@ private final class ObserverFixture: ServiceFixture {
         #expect(try snapshot(fixture.root.world) == before)
     }
 
+    /// A producer that writes under the final name, caught mid-write by the start-up scan:
+    /// the half file used to be refused, and then completed inside rejected/ — lost.
+    @Test func aFileHalfWrittenAtStartUpIsTakenOnceComplete() throws {
+        let fixture = try ObserverFixture()
+        let text = Array(#"{"type":"resource.observed","source":"node/test","id":"slow","subject":"container/nas/slow","data":{"state":"running"}}"#.utf8)
+        let fd = open(fixture.root.inbox + "/slow.json", O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        #expect(write(fd, text, 40) == 40)
+        try fixture.start()
+        try fixture.turn(for: .milliseconds(300))
+        #expect(fixture.rejections().isEmpty)
+        #expect(write(fd, Array(text[40...]), text.count - 40) == text.count - 40)
+        #expect(try fixture.turn { fixture.seq == 1 }, "the completed file was not taken")
+        #expect(fixture.resource("container/nas/slow")?.observed == Array(#"{"state":"running"}"#.utf8))
+        #expect(fixture.rejections().isEmpty)
+    }
+
+    /// Only a file that is still invalid once quiet goes to rejected/.
+    @Test func aHalfFileThatStaysHalfIsRefusedOnceQuiet() throws {
+        let fixture = try ObserverFixture()
+        writeFile(fixture.root.inbox + "/stuck.json", #"{"type":"t","#)
+        try fixture.start()
+        #expect(try fixture.turn(until: { fixture.rejections().count == 1 }, timeout: .seconds(5)))
+        #expect(fixture.rejections().first?.hasPrefix("not JSON") == true)
+    }
+
     /// One resource that cannot be written does not stop the log: the rest goes on, the file
     /// is retried with the next batch, and the checkpoint waits until the world is whole.
     @Test func aResourceThatCannotBeWrittenDoesNotStopTheLog() throws {

@@ -57,34 +57,82 @@ public enum JSONValue: Equatable, Sendable {
     }
 }
 
-/// An object's members in document order. Lookups are linear: the objects here are small.
+/// An object's members in document order. A small object is looked up by a linear scan;
+/// a big one (more than `indexThreshold` members) also keeps each key's position, so that
+/// looking up every key of a hostile 100,000-key object is linear, not quadratic.
 public struct JSONObject: Equatable, Sendable, ExpressibleByDictionaryLiteral, Sequence {
-    public var members: [(key: String, value: JSONValue)]
+    /// Below this, a scan beats hashing, and most objects here (events, world files) are small.
+    static let indexThreshold = 16
 
-    public init(_ members: [(key: String, value: JSONValue)] = []) { self.members = members }
+    private var storage: [(key: String, value: JSONValue)]
+    /// Each key's first position, for big objects only; nil while the object is small.
+    private var positions: [String: Int]?
+
+    public init(_ members: [(key: String, value: JSONValue)] = []) {
+        storage = members
+        positions = Self.positions(of: members)
+    }
+
+    /// For the parser, which has already built the positions while checking for duplicates.
+    init(parsed members: [(key: String, value: JSONValue)], positions: [String: Int]?) {
+        storage = members
+        self.positions = positions
+    }
 
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        members = elements.map { (key: $0.0, value: $0.1) }
+        self.init(elements.map { (key: $0.0, value: $0.1) })
+    }
+
+    /// Setting it rebuilds the positions (linear), so append many members at once, not one by one.
+    public var members: [(key: String, value: JSONValue)] {
+        get { storage }
+        set {
+            storage = newValue
+            positions = Self.positions(of: newValue)
+        }
+    }
+
+    private static func positions(of members: [(key: String, value: JSONValue)]) -> [String: Int]? {
+        guard members.count > indexThreshold else { return nil }
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(members.count)
+        for (offset, member) in members.enumerated() where positions[member.key] == nil { positions[member.key] = offset }
+        return positions
+    }
+
+    private func position(of key: String) -> Int? {
+        if let positions { return positions[key] }
+        return storage.firstIndex(where: { $0.key == key })
     }
 
     public subscript(key: String) -> JSONValue? {
-        get { members.first(where: { $0.key == key })?.value }
+        get { position(of: key).map { storage[$0].value } }
         set {
-            if let index = members.firstIndex(where: { $0.key == key }) {
-                if let newValue { members[index].value = newValue } else { members.remove(at: index) }
+            if let index = position(of: key) {
+                if let newValue {
+                    storage[index].value = newValue
+                } else {
+                    storage.remove(at: index)
+                    positions = Self.positions(of: storage)
+                }
             } else if let newValue {
-                members.append((key: key, value: newValue))
+                storage.append((key: key, value: newValue))
+                if positions != nil {
+                    positions![key] = storage.count - 1
+                } else {
+                    positions = Self.positions(of: storage)
+                }
             }
         }
     }
 
-    public var count: Int { members.count }
-    public var isEmpty: Bool { members.isEmpty }
-    public var keys: [String] { members.map(\.key) }
+    public var count: Int { storage.count }
+    public var isEmpty: Bool { storage.isEmpty }
+    public var keys: [String] { storage.map(\.key) }
 
-    public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> { members.makeIterator() }
+    public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> { storage.makeIterator() }
 
     public static func == (a: JSONObject, b: JSONObject) -> Bool {
-        a.members.count == b.members.count && zip(a.members, b.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        a.storage.count == b.storage.count && zip(a.storage, b.storage).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 }

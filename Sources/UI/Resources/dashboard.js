@@ -51,7 +51,7 @@ function addEvent(e) {
   shownSeq = e.seq;
   const row = document.createElement("div");
   row.dataset.seq = e.seq;
-  row.textContent = `${e.seq} ${e.receivedAt} ${e.type} ${e.subject || ""} ${e.source}`;
+  row.textContent = `${e.seq} ${e.receivedat ?? e.receivedAt} ${e.type} ${e.subject || ""} ${e.source}`;
   const tail = $("tail");
   if (tail.classList.contains("muted")) { tail.textContent = ""; tail.classList.remove("muted"); }
   tail.prepend(row);
