@@ -90,7 +90,7 @@ final class EventLog {
         while true {
             let events: [LoggedEvent]
             do {
-                events = try cursor.nextChecked(maxBytes: 4 << 20)
+                events = try cursor.nextChecked(maxBytes: 256 << 10)  // a page at a time: a rebuild's memory stays flat
             } catch {
                 throw LogError(.notAnEvent, "\(error.path): a line that is not a log event near seq \(expected)")
             }
