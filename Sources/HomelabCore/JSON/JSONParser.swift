@@ -99,11 +99,11 @@ public struct JSONParser {
         // Past a handful of members, a scan per key would make a many-keyed object quadratic
         // (a 1 MiB event of 100,000 keys took 34 s): keys' positions are hashed from then on,
         // and handed to the object for its lookups.
-        var positions: [String: Int]?
+        var keyIndex: KeyIndex?
         skipWhitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(JSONObject(parsed: members, positions: nil))
+            return .object(JSONObject(parsed: members, index: nil))
         }
         while true {
             skipWhitespace()
@@ -111,13 +111,17 @@ public struct JSONParser {
             let keyOffset = index
             let key = try parseString()
             let isDuplicate: Bool
-            if positions != nil {
-                isDuplicate = positions!.updateValue(members.count, forKey: key) != nil
+            if keyIndex != nil {
+                isDuplicate = keyIndex!.insert(key, hash: KeyIndex.hash(key), at: members.count) { members[$0].key } != nil
             } else {
-                isDuplicate = members.contains(where: { $0.key == key })
+                isDuplicate = members.contains(where: { $0.key.utf8.elementsEqual(key.utf8) })
                 if !isDuplicate && members.count == JSONObject.indexThreshold {
-                    positions = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($0.element.key, $0.offset) })
-                    positions![key] = members.count
+                    var built = KeyIndex(capacity: 4 * JSONObject.indexThreshold)
+                    for (offset, member) in members.enumerated() {
+                        _ = built.insert(member.key, hash: KeyIndex.hash(member.key), at: offset) { members[$0].key }
+                    }
+                    _ = built.insert(key, hash: KeyIndex.hash(key), at: members.count) { members[$0].key }
+                    keyIndex = built
                 }
             }
             if isDuplicate {
@@ -131,7 +135,7 @@ public struct JSONParser {
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(JSONObject(parsed: members, positions: positions)) }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(JSONObject(parsed: members, index: keyIndex)) }
             throw error("expected ',' or '}', found \(describeCurrent())")
         }
     }

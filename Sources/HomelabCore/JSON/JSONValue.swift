@@ -66,43 +66,45 @@ public struct JSONObject: Equatable, Sendable, ExpressibleByDictionaryLiteral, S
 
     private var storage: [(key: String, value: JSONValue)]
     /// Each key's first position, for big objects only; nil while the object is small.
-    private var positions: [String: Int]?
+    private var index: KeyIndex?
 
     public init(_ members: [(key: String, value: JSONValue)] = []) {
         storage = members
-        positions = Self.positions(of: members)
+        index = Self.index(of: members)
     }
 
-    /// For the parser, which has already built the positions while checking for duplicates.
-    init(parsed members: [(key: String, value: JSONValue)], positions: [String: Int]?) {
+    /// For the parser, which has already built the index while checking for duplicates.
+    init(parsed members: [(key: String, value: JSONValue)], index: KeyIndex?) {
         storage = members
-        self.positions = positions
+        self.index = index
     }
 
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self.init(elements.map { (key: $0.0, value: $0.1) })
     }
 
-    /// Setting it rebuilds the positions (linear), so append many members at once, not one by one.
+    /// Setting it rebuilds the index (linear), so append many members at once, not one by one.
     public var members: [(key: String, value: JSONValue)] {
         get { storage }
         set {
             storage = newValue
-            positions = Self.positions(of: newValue)
+            index = Self.index(of: newValue)
         }
     }
 
-    private static func positions(of members: [(key: String, value: JSONValue)]) -> [String: Int]? {
+    private static func index(of members: [(key: String, value: JSONValue)]) -> KeyIndex? {
         guard members.count > indexThreshold else { return nil }
-        var positions: [String: Int] = [:]
-        positions.reserveCapacity(members.count)
-        for (offset, member) in members.enumerated() where positions[member.key] == nil { positions[member.key] = offset }
-        return positions
+        var index = KeyIndex(capacity: members.count)
+        for (offset, member) in members.enumerated() {
+            _ = index.insert(member.key, hash: KeyIndex.hash(member.key), at: offset) { members[$0].key }
+        }
+        return index
     }
 
+    /// Keys compare as their UTF-8 bytes, in small objects and big ones alike.
     private func position(of key: String) -> Int? {
-        if let positions { return positions[key] }
-        return storage.firstIndex(where: { $0.key == key })
+        if let index { return index.position(of: key, hash: KeyIndex.hash(key)) { storage[$0].key } }
+        return storage.firstIndex(where: { $0.key.utf8.elementsEqual(key.utf8) })
     }
 
     public subscript(key: String) -> JSONValue? {
@@ -113,14 +115,14 @@ public struct JSONObject: Equatable, Sendable, ExpressibleByDictionaryLiteral, S
                     storage[index].value = newValue
                 } else {
                     storage.remove(at: index)
-                    positions = Self.positions(of: storage)
+                    self.index = Self.index(of: storage)
                 }
             } else if let newValue {
                 storage.append((key: key, value: newValue))
-                if positions != nil {
-                    positions![key] = storage.count - 1
+                if self.index != nil {
+                    _ = self.index!.insert(key, hash: KeyIndex.hash(key), at: storage.count - 1) { storage[$0].key }
                 } else {
-                    positions = Self.positions(of: storage)
+                    self.index = Self.index(of: storage)
                 }
             }
         }
