@@ -82,7 +82,11 @@ public final class ObserverService: Service {
         watches = try folders.map { folder throws(SystemError) in
             try DirectoryWatch(reactor: reactor, root: folder.path, options: .arrivalsOnly) { [unowned self] events in self.enqueue(events) }
         }
-        logger.info("watching \(root.inbox) and \(root.audit): log at seq \(log.lastSeq), world has \(world.resourceCount) resources")
+        // Said once the watches' first scans have run (they were queued first): from then on a
+        // file dropped in is taken in the order it arrives, not in a listing's order.
+        reactor.runSoon { [unowned self] in
+            logger.info("watching \(root.inbox) and \(root.audit): log at seq \(log.lastSeq), world has \(world.resourceCount) resources")
+        }
     }
 
     /// Called once the loop has ended: the batch in hand is complete by then.
