@@ -21,7 +21,7 @@ final class ActionRecords {
 
     func history(_ id: String) -> ActionHistory? { ActionHistory.read(id, root: root) }
 
-    private var folder: String { root.world + "/action" }
+    private var folder: String { root.worldFolder(kind: "action") }
 
     /// `world/action/` exists from the first action on; until then, `world/` is watched for it.
     private func watch() throws(SystemError) {

@@ -38,6 +38,17 @@ public struct RuntimeRoot: Sendable {
         return world + "/" + segments.map { $0.hasSuffix(".json") ? $0 + "~" : $0 }.joined(separator: "/") + "/" + file
     }
 
+    /// `world/KIND/`: the folder of one kind's files (`world/action/`, the audit trail).
+    public func worldFolder(kind: String) -> String {
+        world + "/" + (kind.hasSuffix(".json") ? kind + "~" : kind)
+    }
+
+    /// `audit/decision-VERDICT.ID.json`, an operator decision's event; `staged` is its hidden
+    /// name until the decision is made (`OperatorDecision`).
+    public func decisionEvent(_ verdict: String, id: String, staged: Bool = false) -> String {
+        audit + (staged ? "/.decision-" : "/decision-") + verdict + "." + id + ".json"
+    }
+
     /// The resource whose file `path` is (`worldFile` read backwards); nil for the index,
     /// temporaries and anything else. Actions' audit files are included (kind `action`).
     public func worldSubject(_ path: String) -> Subject? {

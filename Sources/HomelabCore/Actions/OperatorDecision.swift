@@ -88,12 +88,12 @@ public enum OperatorDecision {
 
     /// `audit/.decision-VERDICT.ID.json`: hidden, so the observer leaves it until published.
     static func stagedEvent(_ verdict: Verdict, id: String, root: RuntimeRoot) -> String {
-        root.audit + "/.decision-" + verdict.rawValue + "." + id + ".json"
+        root.decisionEvent(verdict.rawValue, id: id, staged: true)
     }
 
     /// `audit/decision-VERDICT.ID.json`: where the observer takes the event from.
     static func published(_ verdict: Verdict, id: String, root: RuntimeRoot) -> String {
-        root.audit + "/decision-" + verdict.rawValue + "." + id + ".json"
+        root.decisionEvent(verdict.rawValue, id: id)
     }
 
     private static func publish(_ staged: String, id: String, verdict: Verdict, root: RuntimeRoot) throws(SystemError) {
