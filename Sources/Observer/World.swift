@@ -55,13 +55,16 @@ final class World {
         case "resource.snapshot":
             guard let subject, let resources = event.data?["resources"]?.object else { return }
             let prefix = subject.name + "/"
-            var listed: Set<String> = []
+            // A snapshot can name tens of thousands: room for all of them at once, rather than
+            // growing (and hashing every key again) a doubling at a time.
+            kinds[subject.kind, default: [:]].reserveCapacity((kinds[subject.kind]?.count ?? 0) + resources.count)
+            dirty.reserveCapacity(dirty.count + resources.count)
             for (name, observed) in resources {
-                listed.insert(name)
                 put(Subject(kind: subject.kind, name: name),
                     Resource(observed: JSONWriter.encode(observed), lastSeen: event.time, source: event.source, seq: event.seq))
             }
-            for name in kinds[subject.kind]?.keys ?? [:].keys where name.hasPrefix(prefix) && !listed.contains(name) {
+            // Whether a name is listed: the snapshot's own key index answers it.
+            for name in kinds[subject.kind]?.keys ?? [:].keys where name.hasPrefix(prefix) && resources[name] == nil {
                 remove(Subject(kind: subject.kind, name: name))
             }
         case "node.heartbeat":
