@@ -32,6 +32,20 @@ public func listDirectory(_ path: String) -> [DirectoryEntry] {
     return entries
 }
 
+/// Calls `body(path, name)` for every entry under `folder` that is not a folder, depth first;
+/// `enter(path, name)` says which folders to go into (every one, by default).
+public func forEachFile(under folder: String, enter: (String, String) -> Bool = { _, _ in true },
+                        _ body: (String, String) -> Void) {
+    for entry in listDirectory(folder) {
+        let path = folder + "/" + entry.name
+        if entry.kind == .directory {
+            if enter(path, entry.name) { forEachFile(under: path, enter: enter, body) }
+        } else {
+            body(path, entry.name)
+        }
+    }
+}
+
 /// The type of `path` itself (a symlink is `.other`); nil when it does not exist.
 /// The corresponding C function is `lstat`.
 public func fileKind(_ path: String) -> DirectoryEntry.Kind? {

@@ -69,7 +69,7 @@ struct WorldStore {
     func load(into world: World) -> Int? {
         var loaded = 0
         var intact = true
-        walk(root.world) { file, name in
+        forEachFile(under: root.world) { file, name in
             if name.hasPrefix(".") {
                 if !name.hasSuffix(".spare") { unlink(file) }  // a crashed write's temporary
             } else if file != root.worldIndex {
@@ -101,21 +101,13 @@ struct WorldStore {
 
     /// Removes every file not in `keep`, and the spares of those it removes.
     private func removeFiles(under folder: String, except keep: Set<String>) {
-        walk(folder) { file, name in
+        forEachFile(under: folder) { file, name in
             if name.hasPrefix(".") && name.hasSuffix(".spare") {
                 let owner = String(file.dropLast(name.count)) + name.dropFirst().dropLast(".spare".count)
                 if !keep.contains(owner) { unlink(file) }
             } else if !keep.contains(file) {
                 unlink(file)
             }
-        }
-    }
-
-    /// Calls `body(path, name)` for every non-folder under `folder`, depth first.
-    private func walk(_ folder: String, _ body: (String, String) -> Void) {
-        for entry in listDirectory(folder) {
-            let path = folder + "/" + entry.name
-            if entry.kind == .directory { walk(path, body) } else { body(path, entry.name) }
         }
     }
 }

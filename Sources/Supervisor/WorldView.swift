@@ -14,14 +14,9 @@ struct WorldView {
     /// Reads every resource file.
     mutating func loadAll() {
         resources.removeAll()
-        func walk(_ path: String) {
-            for entry in listDirectory(path) where !entry.name.hasPrefix(".") {
-                let child = path + "/" + entry.name
-                if entry.kind == .directory { walk(child) } else { _ = update(child) }
-            }
-        }
-        for entry in listDirectory(root.world) where entry.kind == .directory && entry.name != "action" && !entry.name.hasPrefix(".") {
-            walk(root.world + "/" + entry.name)
+        let actions = root.worldFolder(kind: "action")
+        forEachFile(under: root.world, enter: { path, name in !name.hasPrefix(".") && path != actions }) { path, name in
+            if !name.hasPrefix(".") && path != root.worldIndex { _ = update(path) }
         }
         readIndex()
     }

@@ -20,9 +20,8 @@ final class WorldCache {
     var count: Int { order.count }
 
     private func load(_ folder: String) {
-        for entry in listDirectory(folder) where !entry.name.hasPrefix(".") {
-            let path = folder + "/" + entry.name
-            if entry.kind == .directory { load(path) } else { update(path) }
+        forEachFile(under: folder, enter: { !$1.hasPrefix(".") }) { path, name in
+            if !name.hasPrefix(".") { update(path) }
         }
     }
 
