@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import HomelabCore
 
 /// Damaged events never crash validation, and an accepted one always becomes a log line

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import HomelabCore
 
 /// Whatever bytes arrive, the parser ends with a value or a `JSONError` — never a crash, a

@@ -1,24 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import UI
 
 /// The parser under random and mutated input: no crash, a definite answer for every input,
 /// and time linear in its length. Seeded: a failure prints the seed (and the input), and
 /// `HOMELAB_FUZZ_SEED=N` replays it.
 @Suite(.timeLimit(.minutes(2))) struct HTTPParserFuzzTests {
-    /// SplitMix64: small, fast, and the same sequence everywhere for a seed.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(1, bound))) }
-    }
-
     static let seeds: [String] = [
         "GET /summary HTTP/1.1\r\nHost: a\r\n\r\n",
         "GET /api/events?after=10&limit=5 HTTP/1.1\r\nHost: a\r\nConnection: close\r\nAccept: */*\r\n\r\n",
@@ -34,7 +22,7 @@ import Testing
         "%", "%zz", "?", "&", "=", "http://", "\u{0}", "\u{7f}", "é", ";", "0\r\n\r\n",
     ]
 
-    private func mutate(_ input: [UInt8], _ random: inout Random) -> [UInt8] {
+    private func mutate(_ input: [UInt8], _ random: inout SeededGenerator) -> [UInt8] {
         var bytes = input
         for _ in 0...random.below(4) {
             switch random.below(7) {
@@ -84,7 +72,7 @@ import Testing
     @Test func randomAndMutatedRequestsGetADefiniteAnswer() {
         let seed = ProcessInfo.processInfo.environment["HOMELAB_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x5EED_0001
         print("HTTP parser fuzz: seed \(seed) (HOMELAB_FUZZ_SEED=\(seed) replays it)")
-        var random = Random(state: seed)
+        var random = SeededGenerator(seed: seed)
         let parser = HTTPParser()
         let started = Date()
         var count = 0
@@ -128,4 +116,3 @@ import Testing
     }
 }
 
-extension HTTPParserFuzzTests.Random: RandomNumberGenerator {}
