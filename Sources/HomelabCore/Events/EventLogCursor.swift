@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FSWatch
 
 /// A reader's place in the event log: the segment, the byte offset of the next unread line in
 /// it, and the last seq handed out. `next` returns the complete lines after it, moving on to
@@ -124,9 +125,11 @@ public struct EventLogCursor: Sendable {
     /// The bytes of `path` from `offset` up to the end of the last complete line, reading
     /// `atLeast` bytes, or more when no line ends within them.
     private static func completeLines(in path: String, from offset: Int, atLeast count: Int) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
+        guard let file = try? FileDescriptor.open(path, O_RDONLY) else { return [] }
+        return file.closeAfter { file in completeLines(of: file.rawValue, from: offset, atLeast: count) }
+    }
+
+    private static func completeLines(of fd: Int32, from offset: Int, atLeast count: Int) -> [UInt8] {
         var info = stat()
         guard fstat(fd, &info) == 0 else { return [] }
         let available = Int(info.st_size) - offset
@@ -148,9 +151,11 @@ public struct EventLogCursor: Sendable {
     /// The end offset of the last complete line of `path` and that line as an event (nil when
     /// it is not one); nil when the file holds no complete line.
     private static func lastLine(in path: String) -> (end: Int, event: LoggedEvent?)? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+        guard let file = try? FileDescriptor.open(path, O_RDONLY) else { return nil }
+        return file.closeAfter { file in lastLine(of: file.rawValue) }
+    }
+
+    private static func lastLine(of fd: Int32) -> (end: Int, event: LoggedEvent?)? {
         var info = stat()
         guard fstat(fd, &info) == 0 else { return nil }
         let size = Int(info.st_size)
