@@ -12,6 +12,14 @@ public struct Timestamp: Comparable, Hashable, Sendable {
         self.nanoseconds = nanoseconds
     }
 
+    /// When `path` was last modified (to the second), or nil when it is not there.
+    /// The corresponding C function is `stat`.
+    public static func modified(_ path: String) -> Timestamp? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Timestamp(secondsSinceEpoch: Int64(info.st_mtim.tv_sec))
+    }
+
     public static func now() -> Timestamp {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

@@ -44,8 +44,6 @@ struct ActionQueue {
         guard let state = states[id], state == .done || state == .failed else { return nil }
         let path = root.action(id, in: state)
         if let text = ActionFile.read(path)?.result?.finishedAt, let time = Timestamp(rfc3339: text) { return time }
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return Timestamp(secondsSinceEpoch: Int64(info.st_mtim.tv_sec))
+        return Timestamp.modified(path)
     }
 }

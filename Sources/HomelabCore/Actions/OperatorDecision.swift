@@ -102,9 +102,8 @@ public enum OperatorDecision {
     }
 
     private static func isOlderThanAMinute(_ path: String) -> Bool {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return true }
-        return Timestamp.now().secondsSinceEpoch - Int64(info.st_mtim.tv_sec) > 60
+        guard let modified = Timestamp.modified(path) else { return true }
+        return Timestamp.now().secondsSinceEpoch - modified.secondsSinceEpoch > 60
     }
 
     /// Action IDs name files: hex digests with an optional `-N`, or simple names.
