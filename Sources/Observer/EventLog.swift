@@ -38,8 +38,6 @@ final class EventLog {
         if let file = file.take() { file.close() }
     }
 
-    static func key(source: String, id: String) -> String { source + "\u{0}" + id }
-
     // MARK: Appending
 
     /// Appends the lines of one batch (`firstSeq` onwards, received on `day`) with one
@@ -161,7 +159,7 @@ final class EventLog {
                 let batch = events.reversed().prefix { $0.receivedAt == final.receivedAt }
                 if batch.count < events.count || start == 0 {
                     lastSeq = final.seq
-                    lastBatchKeys = Set(batch.map { EventLog.key(source: $0.source, id: $0.id) })
+                    lastBatchKeys = Set(batch.map(\.key))
                     break
                 }
             }
