@@ -64,7 +64,7 @@ final class IngestFolder {
 
     /// Validates what `read` gave, with this folder's provenance.
     func validate(_ bytes: [UInt8]) -> Result<InboxEvent, Rejection> {
-        EventValidation.validate(bytes).flatMap { event in provenance.refusal(of: event).map { .failure($0) } ?? .success(event) }
+        EventValidation.validate(bytes, from: provenance)
     }
 
     /// Removes `name`; true if it was there.

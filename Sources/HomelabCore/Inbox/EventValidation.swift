@@ -29,6 +29,37 @@ public enum EventValidation {
         return validate(object, bytes: bytes)
     }
 
+    /// `validate`, then the refusals of who sent it.
+    public static func validate(_ bytes: [UInt8], from provenance: Provenance) -> Result<InboxEvent, Rejection> {
+        validate(bytes).flatMap { event in provenance.refusal(of: event).map { .failure($0) } ?? .success(event) }
+    }
+
+    /// The most events one batch may carry (`POST /api/events`, SPEC §11).
+    public static let maxBatchEvents = 1000
+
+    /// A CloudEvents batch (`application/cloudevents-batch+json`: a JSON array of events), each
+    /// item checked by the same rules as a dropped file (an item without `id` gets the digest
+    /// of its bytes as written here). The whole batch fails only when it is not an array of at
+    /// most `maxBatchEvents`; otherwise each item has its own result, in order.
+    public static func validateBatch(_ bytes: [UInt8], from provenance: Provenance) -> Result<[Result<InboxEvent, Rejection>], Rejection> {
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(bytes, maxDepth: maxDepth + 1)
+        } catch {
+            return .failure(Rejection("not JSON: \(error)"))
+        }
+        guard case .array(let items) = document else {
+            return .failure(Rejection("a batch is a JSON array of events, not \(document.typeName)"))
+        }
+        if items.count > maxBatchEvents { return .failure(Rejection("\(items.count) events in one batch; at most \(maxBatchEvents)")) }
+        return .success(items.map { item in
+            guard let object = item.object else { return .failure(Rejection("not a JSON object (the item is \(item.typeName))")) }
+            return validate(object, bytes: JSONWriter.encode(item)).flatMap { event in
+                provenance.refusal(of: event).map { .failure($0) } ?? .success(event)
+            }
+        })
+    }
+
     private static func validate(_ object: JSONObject, bytes: [UInt8]) -> Result<InboxEvent, Rejection> {
         func text(_ key: String, required: Bool) -> Result<String?, Rejection> {
             guard let value = object[key] else {
