@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "HomelabCore", "FSWatch", "TestSupport"]),
-        .testTarget(name: "UITests", dependencies: ["UI", "FSWatch", "HomelabCore", "TestSupport"]),
+        .testTarget(name: "UITests", dependencies: ["UI", "Observer", "FSWatch", "HomelabCore", "TestSupport"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "HomelabCore"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "HomelabCore"]),
         // Runs the built `homelab` binary as an operator would.

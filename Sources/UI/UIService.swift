@@ -20,13 +20,14 @@ public final class UIService: Service {
 
     let root: RuntimeRoot
     let logger: Logger
-    let settings: Settings
+    var settings: Settings
     private let heartbeatSeconds: Int
     weak var reactor: Reactor?
     private(set) var server: HTTPServer?
     private var watches: [DirectoryWatch] = []
     private var summaryCache: (bytes: [UInt8], at: MonotonicTime)?
     var stream: EventStream!
+    private(set) var ingest: EventIngest!
     private var world: WorldCache!
     private lazy var eventIndex = EventIndex(folder: root.events)
     let auth: OperatorAuth
@@ -36,6 +37,7 @@ public final class UIService: Service {
         root = configuration.root
         self.logger = logger
         self.settings = settings
+        self.settings.http.limits.largeBodies[EventIngest.path] = EventIngest.maxBody
         heartbeatSeconds = configuration.heartbeatSeconds
         auth = OperatorAuth(token: settings.token, secretPath: root.sessionSecret, logger: logger)
     }
@@ -49,6 +51,7 @@ public final class UIService: Service {
         self.reactor = reactor
         OperatorDecision.recoverAll(root: root)  // decisions whose process died before publishing their event
         stream = EventStream(ui: self)
+        ingest = EventIngest(ui: self)
         world = WorldCache(root: root)
         server = try HTTPServer(reactor: reactor, address: settings.address, settings: settings.http) { [unowned self] request, connection in
             route(request, connection)
@@ -68,6 +71,10 @@ public final class UIService: Service {
             try DirectoryWatch(reactor: reactor, root: root.events, options: [.recursive, .appends]) { [unowned self] _ in
                 summaryCache = nil
                 stream.logGrew()
+                ingest.logGrew()
+            },
+            try DirectoryWatch(reactor: reactor, root: root.posted) { [unowned self] events in
+                ingest.postedChanged(events)
             },
             try DirectoryWatch(reactor: reactor, root: root.actionLogs, options: .appends) { [unowned self] events in
                 changed(.output, events)
@@ -110,7 +117,7 @@ public final class UIService: Service {
         case "/api/session": return only("POST") { session(request, connection) }
         case "/api/drift": return only("GET, HEAD") { file(root.driftReport, empty: #"{"drift":[]}"#) }
         case "/api/world": return only("GET, HEAD") { worldList(request) }
-        case "/api/events": return only("GET, HEAD") { events(request) }
+        case "/api/events": return only("GET, HEAD, POST") { request.method == "POST" ? ingest.post(request, connection) : events(request) }
         case "/api/actions": return only("GET, HEAD") { actionList(request.query["state"]) }
         default: break
         }
