@@ -7,9 +7,10 @@ Bootstraps the stack with scripts/bootstrap/vps-control-plane.sh on a temporary 
 and a temporary homelab repository (two desired containers, the example catalog), then checks:
 the services run as UID 1000; the repository is read-only inside the containers; an event
 that causes drift leads to a pending action, which approved with the token over HTTP is run by
-the executor, after which done/ and /summary agree; the collector in the stack reports the
-host's containers, and a real container created but not started is proposed a docker-start
-that the executor runs on the engine; `compose restart` in the middle of a
+the executor, after which done/ and /summary agree; the VPS's own agent in the stack reports its
+node (world/node/vps.json with the host's facts, heartbeats arriving) and the host's
+containers, and a real container created but not started is proposed a docker-start that the
+executor runs on the engine; `compose restart` in the middle of a
 stream of events loses none and logs none twice; deleting the checkpoint and restarting the
 observer rebuilds the same world; re-running the bootstrap (the upgrade) keeps the token and
 comes back healthy. Tears the stack down at the end. Prints "stack: N passed, N failed"."""
@@ -52,7 +53,7 @@ compose += ["--project-directory", os.path.join(repo_checkout, "docker"), "-f", 
             "-p", "homelab-control-plane"]
 url = "http://127.0.0.1:%d" % port
 probe = "hl-stack-probe"
-services = ("observer", "supervisor", "executor", "ui", "collector")
+services = ("observer", "supervisor", "executor", "ui", "agent")
 checks = Checks("stack-v%s" % (compose_version.split(".")[0] or "?"))
 check = checks.check
 
@@ -149,7 +150,7 @@ def make_homelab_repo():
 
 def bootstrap():
     done = run([os.path.join(repo_checkout, "scripts", "bootstrap", "vps-control-plane.sh")], timeout=900)
-    assert "all four services and the collector are healthy" in done.stdout, done.stdout
+    assert "all four services and the agent are healthy" in done.stdout, done.stdout
     assert "UI: %s/" % url in done.stdout, done.stdout
     return done
 
@@ -201,7 +202,7 @@ def test_processes_run_as_uid_1000():
             uids = next(line for line in file if line.startswith("Uid:")).split()[1:]
         assert uids == ["1000"] * 4, "%s runs as %s" % (service, uids)
         with open("/proc/%s/cmdline" % pid, "rb") as file:
-            assert file.read().split(b"\0")[:2] == [b"/usr/local/bin/homelab", b"collect" if service == "collector" else service.encode()]
+            assert file.read().split(b"\0")[:2] == [b"/usr/local/bin/homelab", service.encode()]
 
 
 def test_repository_is_read_only():
@@ -244,7 +245,26 @@ def test_drift_approve_execute():
     assert all(service["up"] for service in summary()["services"].values()), summary()["services"]
 
 
-def test_collector_and_a_docker_action_on_the_real_engine():
+def test_the_vps_agent_reports_its_node():
+    def node():
+        try:
+            with open(os.path.join(root, "world", "node", "vps.json")) as file:
+                return json.load(file)
+        except (OSError, ValueError):
+            return None
+    resource = wait(lambda: (node() or {}).get("observed"), 30, "world/node/vps.json with the node's facts")
+    facts = resource["observed"]
+    for key in ("hostname", "kernel", "cpus"):
+        assert facts.get(key), "node/vps has no %s: %s" % (key, facts)
+    assert any(k.startswith("memory") for k in facts), facts
+    assert resource["source"] == "node/vps", resource
+    first = resource["lastSeen"]
+    wait(lambda: node()["lastSeen"] > first, 20, "a later heartbeat (lastSeen) from node/vps")
+    beats = [line for line in log_lines() if line["type"] == "node.heartbeat" and line["source"] == "node/vps"]
+    assert len(beats) >= 2 and beats[-1]["subject"] == "node/vps", beats[-2:]
+
+
+def test_agent_and_a_docker_action_on_the_real_engine():
     def world(name):
         try:
             with open(os.path.join(root, "world", "container", "vps", name + ".json")) as file:
@@ -252,7 +272,7 @@ def test_collector_and_a_docker_action_on_the_real_engine():
         except (OSError, ValueError):
             return None
     ui_name = os.path.basename(run(["docker", "inspect", "-f", "{{.Name}}", container("ui")]).stdout.strip())
-    seen = wait(lambda: world(ui_name), 10, "the collector to report the ui container")
+    seen = wait(lambda: world(ui_name), 10, "the agent to report the ui container")
     assert seen["state"] == "running" and seen["composeProject"] == "homelab-control-plane" and seen["composeService"] == "ui", seen
     assert seen.get("health") in ("healthy", "starting"), seen
     assert world(probe)["state"] == "created"
@@ -261,7 +281,7 @@ def test_collector_and_a_docker_action_on_the_real_engine():
     result = approve(action["id"])
     assert result["exitCode"] == 0, result
     assert run(["docker", "inspect", "-f", "{{.State.Status}}", probe]).stdout.strip() == "running"
-    wait(lambda: (world(probe) or {}).get("state") == "running", 10, "the collector to report the probe running")
+    wait(lambda: (world(probe) or {}).get("state") == "running", 10, "the agent to report the probe running")
     wait(lambda: not pending_for("container/vps/" + probe), 10, "the drift to be gone")
 
 
@@ -291,7 +311,7 @@ def test_restart_midway_loses_nothing():
 
 
 def test_checkpoint_delete_rebuilds_the_same_world():
-    run(compose + ["stop", "collector"])  # no new events while the world is compared
+    run(compose + ["stop", "agent"])  # no new events while the world is compared
     wait(settled, 30, "the observer to settle")
     before = world_digest()
     seq = checkpoint_seq()
@@ -301,7 +321,7 @@ def test_checkpoint_delete_rebuilds_the_same_world():
     run(compose + ["start", "observer"])
     wait(lambda: checkpoint_seq() == seq, 60, "the world rebuilt to seq %d" % seq)
     after = world_digest()
-    run(compose + ["start", "collector"])
+    run(compose + ["start", "agent"])
     assert after == before, "the rebuilt world differs in %d files" % len({k for k in before.keys() | after.keys() if before.get(k) != after.get(k)})
 
 
@@ -325,11 +345,12 @@ try:
     check("bootstrap: root, token, image, stack, healthy", bootstrap)
     print("     (bootstrap took %.0f s)" % (time.monotonic() - started), flush=True)
     if checks.results[-1][1] is None:
-        check("ui, observer, supervisor, executor, collector run as UID 1000", test_processes_run_as_uid_1000)
+        check("ui, observer, supervisor, executor, agent run as UID 1000", test_processes_run_as_uid_1000)
         check("the repository is read-only inside every container", test_repository_is_read_only)
         check("on the proxy network the UI answers as control-plane-ui:8080", test_the_proxy_network_reaches_the_ui_by_name)
         check("event → drift → pending → approve over HTTP → executed; done/ and /summary agree", test_drift_approve_execute)
-        check("the collector reports the host's containers; a docker-start runs on the engine", test_collector_and_a_docker_action_on_the_real_engine)
+        check("the VPS's own agent reports its node: facts in world/node/vps.json, heartbeats arrive", test_the_vps_agent_reports_its_node)
+        check("the agent reports the host's containers; a docker-start runs on the engine", test_agent_and_a_docker_action_on_the_real_engine)
         check("compose restart in mid-stream loses nothing, logs nothing twice", test_restart_midway_loses_nothing)
         check("deleting the checkpoint and restarting the observer rebuilds the same world", test_checkpoint_delete_rebuilds_the_same_world)
         check("re-running the bootstrap upgrades in place, token kept", test_bootstrap_again_is_the_upgrade)
@@ -341,4 +362,4 @@ finally:
     run(["docker", "rm", "-f", probe], check=False)
     shutil.rmtree(base, ignore_errors=True)
 
-checks.finish(expected=10)
+checks.finish(expected=11)

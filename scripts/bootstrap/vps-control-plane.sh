@@ -12,7 +12,7 @@
 #      secrets/docker, where the executor's `docker --context NODE` looks (add your other
 #      nodes there: DOCKER_CONFIG=/opt/homelab/secrets/docker docker context create nas ...)
 #   6. the stack (docker/compose.yaml): started, or recreated where the image changed
-#   7. waits until the four services and the collector report healthy, then prints where the UI is
+#   7. waits until the four services and the VPS's own agent report healthy, then prints where the UI is
 #
 # Settings (environment): those of docker/compose.yaml, plus
 #   SWIFT_IMAGE, RUNTIME_IMAGE    base images (default: the official swift:6.3-bookworm and
@@ -63,7 +63,7 @@ for folder in "${folders[@]}"; do mkdir -p "$HOMELAB_ROOT_HOST/$folder"; done
 mkdir -p -m 0700 "$HOMELAB_ROOT_HOST/secrets" "$HOMELAB_ROOT_HOST/secrets/docker"
 chmod 0700 "$HOMELAB_ROOT_HOST/secrets" "$HOMELAB_ROOT_HOST/secrets/docker"
 
-# The collector and the executor reach the engine through the socket's group.
+# The agent and the executor reach the engine through the socket's group.
 [ -S "$DOCKER_SOCKET" ] || fail "no Docker socket at $DOCKER_SOCKET (set DOCKER_SOCKET)"
 export DOCKER_GID=${DOCKER_GID:-$(stat -c %g "$DOCKER_SOCKET")}
 if ! DOCKER_CONFIG=$HOMELAB_ROOT_HOST/secrets/docker docker context inspect "$HOMELAB_HOST" >/dev/null 2>&1; then
@@ -109,7 +109,7 @@ say "starting the stack with $compose_name"
 "${compose[@]}" up -d --remove-orphans 2>&1 | sed 's/^/  /'
 
 deadline=$((SECONDS + ${HOMELAB_HEALTH_TIMEOUT:-180}))
-services=(observer supervisor executor ui collector)
+services=(observer supervisor executor ui agent)
 while :; do
   waiting=()
   for service in "${services[@]}"; do
@@ -122,6 +122,6 @@ while :; do
   say "waiting for ${waiting[*]}"
   sleep 2
 done
-say "all four services and the collector are healthy"
+say "all four services and the agent are healthy"
 say "UI: http://$HOMELAB_UI_PUBLISH/ (Nginx Proxy Manager: http://control-plane-ui:8080 on the network $HOMELAB_PROXY_NETWORK)"
 say "operator token: $token_file"
