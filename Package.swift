@@ -30,9 +30,11 @@ let package = Package(
         ),
         .target(name: "Demo", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Collector", dependencies: ["HomelabCore", "FSWatch"]),
+        // The node agent (SPEC §11): node facts, the Docker collector, a spool, a transport.
+        .target(name: "Agent", dependencies: ["HomelabCore", "FSWatch", "Collector"]),
         .executableTarget(
             name: "homelab",
-            dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI", "Demo", "Collector"]
+            dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI", "Demo", "Agent"]
         ),
         // What the test targets share: temporary folders, process checks, loopback clients.
         .target(name: "TestSupport", dependencies: ["HomelabCore"], path: "Tests/TestSupport"),
@@ -43,6 +45,8 @@ let package = Package(
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "UITests", dependencies: ["UI", "Observer", "FSWatch", "HomelabCore", "TestSupport"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "HomelabCore"]),
+        // The agent against a real observer (--inbox) and a real HTTP listener of its own.
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Collector", "Observer", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "HomelabCore"]),
         // Runs the built `homelab` binary as an operator would.
         .testTarget(name: "HomelabCLITests", dependencies: ["homelab", "TestSupport", "HomelabCore"]),

@@ -4,10 +4,18 @@ import Glibc
 import FSWatch
 import HomelabCore
 
-/// `homelab collect docker` (SPEC §10): follows the engine's event stream and reports every
-/// container of this host into an inbox — `resource.observed` when one changes,
-/// `resource.removed` when one goes, and a `resource.snapshot` of all of them at start and
-/// after every reconnect, so the world matches the engine without polling.
+/// Where the collector's reports go: the agent spools them (SPEC §10–11).
+public protocol CollectorSink: AnyObject {
+    /// One report about a container of this node (`subject` is `container/NODE/…`).
+    func collected(type: String, subject: String, data: JSONValue?)
+    /// The engine's version once it answers after a (re)connect; nil once it is lost.
+    func engineChanged(version: String?)
+}
+
+/// Follows the node's Docker engine and reports every container (SPEC §10) to a sink —
+/// `resource.observed` when one changes, `resource.removed` when one goes, and a
+/// `resource.snapshot` of all of them at start and after every reconnect, so the world
+/// matches the engine without polling. It runs inside `homelab agent`.
 ///
 /// The stream is `docker events` as a child process, read line by line in the loop. It is
 /// started first, with `--since` a moment back, and the snapshot (`docker ps` then
@@ -17,35 +25,35 @@ import HomelabCore
 /// event alone — a `docker inspect` costs a CLI start-up, tens of milliseconds — and then
 /// confirmed: one `docker inspect` for every container that changed since the last one, whose
 /// answer is reported where it differs from what was said. When the stream ends (the engine
-/// went away), the collector reconnects with exponential backoff.
-public final class DockerCollector: Service {
+/// went away), or there is no docker CLI on PATH yet, the collector tries again with
+/// exponential backoff.
+public final class DockerCollector {
     public struct Settings: Sendable {
-        /// The host's name: subjects are `container/HOST/NAME`, the source `node/HOST`.
+        /// The node's name: subjects are `container/NODE/NAME`.
         public var host: String
-        public var inbox: String
-        /// The docker CLI (a path).
+        /// The docker CLI: a name looked up on the environment's PATH at every connect (it may
+        /// be installed after the agent started), or a path.
         public var docker: String
         /// The CLI's environment (DOCKER_HOST, DOCKER_CONFIG, … pass through).
         public var environment: [String: String]
         public var minBackoff: Duration = .milliseconds(500)
         public var maxBackoff: Duration = .seconds(30)
 
-        public init(host: String, inbox: String, docker: String, environment: [String: String]) {
+        public init(host: String, docker: String = "docker", environment: [String: String]) {
             self.host = host
-            self.inbox = inbox
             self.docker = docker
             self.environment = environment
         }
     }
 
-    public static let service = "collector"
     private let settings: Settings
     private let logger: Logger
-    private let writer: InboxWriter
+    private unowned let sink: CollectorSink
     private var reactor: Reactor?
 
     private var stream: RunningCommand?
     private var oneShot: RunningCommand?
+    private var versionQuery: RunningCommand?
     /// Bumped on every (re)connect: what an older connection's commands report is dropped.
     private var generation = 0
     private var snapshotting = false
@@ -56,20 +64,27 @@ public final class DockerCollector: Service {
     private var inspecting = false
     private var backoff: Duration
     private var reconnectTimer: LoopTimer?
+    /// The CLI as found on PATH at the last connect.
+    private var docker = "docker"
+    /// A failure was logged and nothing has worked since: the retries are logged at debug.
+    private var failing = false
+    /// A fresh snapshot was asked for while one was being taken.
+    private var snapshotWanted = false
     public private(set) var snapshots = 0
     public private(set) var reported = 0
+    public private(set) var engineVersion: String?
 
-    public init(settings: Settings, logger: Logger) {
+    public init(settings: Settings, sink: CollectorSink, logger: Logger) {
         self.settings = settings
+        self.sink = sink
         self.logger = logger
-        writer = InboxWriter(inbox: settings.inbox, source: "node/" + settings.host)
         backoff = settings.minBackoff
     }
 
-    /// Connects on `reactor`; runs until the loop stops.
+    /// Connects on `reactor`; runs until `shutdown`.
     public func start(on reactor: Reactor) {
         self.reactor = reactor
-        logger.info("collecting docker containers as container/\(settings.host)/NAME into \(settings.inbox)")
+        logger.info("collecting docker containers as container/\(settings.host)/NAME")
         connect()
     }
 
@@ -80,13 +95,31 @@ public final class DockerCollector: Service {
         reconnectTimer?.cancel()
         stream?.cancel()
         oneShot?.cancel()
+        versionQuery?.cancel()
         stream = nil
         oneShot = nil
-        logger.info("stopped: \(snapshots) snapshots, \(reported) reports")
+        versionQuery = nil
+        logger.info("collector stopped: \(snapshots) snapshots, \(reported) reports")
+    }
+
+    /// A new snapshot of every container, as after a reconnect: what the agent asks for once
+    /// its spool has room again after dropping reports.
+    public func resnapshot() {
+        guard reactor != nil, stream != nil else { return }  // not connected: the reconnect snapshots anyway
+        if snapshotting {
+            snapshotWanted = true
+            return
+        }
+        stream?.cancel()
+        stream = nil
+        oneShot?.cancel()
+        oneShot = nil
+        connect()
     }
 
     public var statusDetails: JSONObject {
-        ["host": .string(settings.host), "counters": .object(["snapshots": .int(snapshots), "reported": .int(reported)])]
+        ["connected": .bool(stream != nil && !snapshotting), "engineVersion": engineVersion.map { .string($0) } ?? .null,
+         "snapshots": .int(snapshots), "reported": .int(reported)]
     }
 
     // MARK: connection
@@ -100,14 +133,20 @@ public final class DockerCollector: Service {
         changed = [:]
         inspecting = false
         let since = String(Timestamp.now().secondsSinceEpoch - 2)
+        guard let docker = ChildProcess.locate(settings.docker, path: settings.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else {
+            problem("no \(settings.docker) CLI on PATH; Docker is not reported until there is one (retrying in \(Self.seconds(backoff)))")
+            retry()
+            return
+        }
+        self.docker = docker
         do {
             stream = try RunningCommand(
-                [settings.docker, "events", "--format", "{{json .}}", "--filter", "type=container", "--since", since],
+                [docker, "events", "--format", "{{json .}}", "--filter", "type=container", "--since", since],
                 environment: settings.environment, reactor: reactor,
                 onLine: { [unowned self] line in if current == generation { received(line) } },
                 onExit: { [unowned self] exit in if current == generation { streamEnded(exit) } })
         } catch {
-            logger.error("cannot start \(settings.docker) events: \(error)")
+            problem("cannot start \(docker) events: \(error)")
             retry()
             return
         }
@@ -115,7 +154,7 @@ public final class DockerCollector: Service {
     }
 
     private func streamEnded(_ exit: ChildProcess.Exit) {
-        logger.warning("the engine's event stream ended (\(exit)): reconnecting in \(Self.seconds(backoff))")
+        problem("the engine's event stream ended (\(exit)): reconnecting in \(Self.seconds(backoff))")
         oneShot?.cancel()
         oneShot = nil
         stream = nil
@@ -124,9 +163,24 @@ public final class DockerCollector: Service {
 
     private func retry() {
         generation += 1
+        if engineVersion != nil {
+            engineVersion = nil
+            sink.engineChanged(version: nil)
+        }
         guard let reactor else { return }
         reconnectTimer = reactor.timer(after: backoff) { [unowned self] in connect() }
         backoff = min(backoff * 2, settings.maxBackoff)
+    }
+
+    /// A warning for the first failure of an outage; its retries are debug lines, so an agent
+    /// on a node without Docker does not log every 30 s.
+    private func problem(_ message: String) {
+        if failing {
+            logger.debug(message)
+        } else {
+            logger.warning(message)
+            failing = true
+        }
     }
 
     // MARK: snapshot
@@ -134,7 +188,7 @@ public final class DockerCollector: Service {
     private func takeSnapshot(_ current: Int) {
         var ids: [String] = []
         var errors: [String] = []
-        run([settings.docker, "ps", "--all", "--quiet", "--no-trunc"], current, onLine: { line in
+        run([docker, "ps", "--all", "--quiet", "--no-trunc"], current, onLine: { line in
             let text = String(decoding: line, as: UTF8.self)
             if text.allSatisfy(\.isHexDigit), !text.isEmpty { ids.append(text) } else { errors.append(text) }
         }) { [unowned self] exit in
@@ -151,7 +205,7 @@ public final class DockerCollector: Service {
     }
 
     private func snapshotFailed(_ what: String, _ exit: ChildProcess.Exit, _ output: [String]) {
-        logger.warning("\(what) failed (\(exit)): \(output.last ?? "no output"); reconnecting in \(Self.seconds(backoff))")
+        problem("\(what) failed (\(exit)): \(output.last ?? "no output"); reconnecting in \(Self.seconds(backoff))")
         stream?.cancel()
         stream = nil
         retry()
@@ -168,13 +222,39 @@ public final class DockerCollector: Service {
         snapshots += 1
         logger.info("snapshot: \(resources.count) containers on \(settings.host); following the engine's events")
         backoff = settings.minBackoff
+        failing = false
         snapshotting = false
+        if snapshotWanted {
+            snapshotWanted = false
+            return resnapshot()
+        }
         let waiting = held
         held = []
         // Held events may be replays from before the snapshot (`--since`): only the inspect
         // decides what they changed, never the event alone.
         for event in waiting { apply(event, fromEventAlone: false) }
         inspectChanged(current)
+        askVersion(current)
+    }
+
+    /// The engine's version, for the node's facts; asked once per connection, after the
+    /// snapshot (one more CLI start-up, never on the snapshot's path).
+    private func askVersion(_ current: Int) {
+        guard let reactor else { return }
+        var answer: String?
+        versionQuery?.cancel()  // an older connection's, still waiting
+        do {
+            versionQuery = try RunningCommand([docker, "version", "--format", "{{.Server.Version}}"], environment: settings.environment, reactor: reactor,
+                                   onLine: { line in answer = answer ?? String(decoding: line, as: UTF8.self).trimmingWhitespace() },
+                                   onExit: { [unowned self] exit in
+                                       versionQuery = nil
+                                       guard current == generation, exit == .exited(0), let answer, !answer.isEmpty, answer != engineVersion else { return }
+                                       engineVersion = answer
+                                       sink.engineChanged(version: answer)
+                                   })
+        } catch {
+            logger.debug("cannot ask the engine's version: \(error)")
+        }
     }
 
     // MARK: events
@@ -230,7 +310,7 @@ public final class DockerCollector: Service {
 
     /// `docker inspect` of `ids`, one JSON line each (`ContainerReport`).
     private func inspect(_ ids: [String]) -> [String] {
-        [settings.docker, "inspect", "--format", ContainerReport.inspectTemplate] + ids
+        [docker, "inspect", "--format", ContainerReport.inspectTemplate] + ids
     }
 
     /// Reports a container unless it is exactly as last reported.
@@ -265,12 +345,8 @@ public final class DockerCollector: Service {
     }
 
     private func emit(type: String, subject: String, data: JSONValue?) {
-        do {
-            try writer.emit(type: type, subject: subject, data: data)
-            reported += 1
-        } catch {
-            logger.error("cannot drop \(type) for \(subject) into \(settings.inbox): \(error)")
-        }
+        reported += 1
+        sink.collected(type: type, subject: subject, data: data)
     }
 
     private static func seconds(_ duration: Duration) -> String {

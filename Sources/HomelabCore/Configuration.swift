@@ -7,6 +7,11 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public let variable: String
     public let reason: String
     public var description: String { "\(variable): \(reason)" }
+
+    public init(variable: String, reason: String) {
+        self.variable = variable
+        self.reason = reason
+    }
 }
 
 /// The environment variables of SPEC §2, with the defaults that serve the Docker image.

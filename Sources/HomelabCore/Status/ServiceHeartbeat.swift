@@ -5,7 +5,7 @@ import FSWatch
 public enum ServiceHeartbeat {
     public static let services = ["observer", "supervisor", "executor", "ui"]
     /// Services a deployment may run or not: watched once they have ever written a status.
-    public static let optional = ["collector"]
+    public static let optional = ["collector", "agent"]
     /// Everything `homelab health` can check.
     public static let checkable = services + optional
 

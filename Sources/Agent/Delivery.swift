@@ -1,0 +1,185 @@
+import FSWatch
+import HomelabCore
+
+/// Moves the spool through the transport: the oldest events first, as many as one request
+/// may carry, the newest unsent heartbeat appended; the next batch as soon as the last is
+/// acknowledged (a backlog drains as fast as the receiver answers), and after a failure a
+/// back-off from 100 ms doubling to 2 s. Nothing waits on a timer while the receiver answers.
+final class Delivery {
+    static let maxEvents = EventValidation.maxBatchEvents
+    static let maxBytes = 1 << 20
+    static let minBackoff = Duration.milliseconds(100)
+    static let maxBackoff = Duration.seconds(2)
+
+    let transport: Transport
+    private let spool: Spool
+    private let reactor: Reactor
+    private let logger: Logger
+    private let rejected: RejectedFolder
+    /// Called after every acknowledgement (the spool has more room).
+    private let acknowledged: () -> Void
+    /// The newest heartbeat not yet sent: heartbeats are never spooled, only the last counts.
+    private var heartbeat: [UInt8]?
+    private var inFlight = false
+    private var kickScheduled = false
+    private var retry: LoopTimer!
+    private var backoff = minBackoff
+    /// Lowered by a 413, raised again by each success.
+    private var batchLimit = maxEvents
+    /// The problem of the outage in hand, said once.
+    private var outage: (problem: String, since: MonotonicTime)?
+    private(set) var counters = Counters()
+
+    struct Counters {
+        var delivered = 0
+        var duplicates = 0
+        var rejected = 0
+        var heartbeats = 0
+        var requests = 0
+        var failures = 0
+        var lastDelivery: Timestamp?
+        /// Delivered since the last `takeSummary`.
+        var sinceSummary = 0
+    }
+
+    init(spool: Spool, transport: Transport, reactor: Reactor, logger: Logger, rejected: RejectedFolder, acknowledged: @escaping () -> Void) {
+        self.spool = spool
+        self.transport = transport
+        self.reactor = reactor
+        self.logger = logger
+        self.rejected = rejected
+        self.acknowledged = acknowledged
+        retry = reactor.timer { [unowned self] in kick() }
+    }
+
+    /// The newest heartbeat replaces any unsent one, and goes with the next delivery.
+    func beat(_ event: [UInt8]) {
+        heartbeat = event
+        kick()
+    }
+
+    /// Sends what is waiting, unless a delivery is in flight or backing off (each ends by
+    /// looking again).
+    func kick() {
+        guard !inFlight, !retry.isScheduled else { return }
+        let batch: Spool.Batch
+        do {
+            batch = try spool.read(maxEvents: batchLimit, maxBytes: Self.maxBytes)
+        } catch {
+            return failed("cannot read the spool: \(error)", level: .error)
+        }
+        guard !batch.isEmpty || heartbeat != nil else { return }
+        let beat = heartbeat
+        heartbeat = nil
+        inFlight = true
+        counters.requests += 1
+        transport.send(batch, heartbeat: beat) { [unowned self] outcome in
+            inFlight = false
+            switch outcome {
+            case .delivered(let results):
+                if beat != nil { counters.heartbeats += 1 }
+                delivered(batch, results)
+            case .failed(let problem, let level):
+                if heartbeat == nil { heartbeat = beat }  // unless a newer one came meanwhile
+                failed(problem, level: level)
+            case .tooLarge:
+                if heartbeat == nil { heartbeat = beat }
+                tooLarge(batch)
+            }
+        }
+    }
+
+    /// Looks again on the loop's next turn (never recursively: a backlog is many batches).
+    func kickSoon() {
+        guard !kickScheduled else { return }
+        kickScheduled = true
+        reactor.runSoon { [unowned self] in
+            kickScheduled = false
+            kick()
+        }
+    }
+
+    func close() {
+        retry.cancel()
+        transport.close()
+    }
+
+    private func delivered(_ batch: Spool.Batch, _ results: [EventResult]) {
+        let now = Timestamp.now()
+        for (index, result) in results.enumerated() {
+            switch result {
+            case .accepted: break
+            case .duplicate: counters.duplicates += 1
+            case .rejected(let reason): keepRejected(batch.line(index), reason: reason, at: now)
+            }
+        }
+        do {
+            try spool.acknowledge(batch, count: results.count)
+        } catch {
+            return failed("cannot move the spool's cursor: \(error)", level: .error)
+        }
+        counters.delivered += results.count
+        counters.sinceSummary += results.count
+        counters.lastDelivery = now
+        if let outage {
+            let seconds = (MonotonicTime.now() - outage.since).milliseconds / 1000
+            logger.info("delivering to \(transport.target) again after \(String(format2: seconds)) s; \(spool.depth) events still spooled")
+            self.outage = nil
+        }
+        backoff = Self.minBackoff
+        batchLimit = min(Self.maxEvents, batchLimit * 2)
+        acknowledged()
+        if spool.depth > 0 || heartbeat != nil { kickSoon() }
+    }
+
+    /// A refused event is acknowledged (it would never pass) but kept, with the reason.
+    private func keepRejected(_ line: ArraySlice<UInt8>, reason: String, at time: Timestamp) {
+        counters.rejected += 1
+        let event = (try? JSONParser.parse(Array(line)))?.object
+        let id = event?["id"]?.string ?? "unknown"
+        logger.warning("\(transport.target) rejected event \(id) (\(event?["type"]?.string ?? "?") \(event?["subject"]?.string ?? "")): \(reason); kept in \(rejected.path)")
+        do {
+            try rejected.record(Array(line) + [0x0A], name: Self.fileName(id), reason: Rejection(reason), at: time)
+        } catch {
+            logger.error("cannot keep the rejected event \(id) in \(rejected.path): \(error)")
+        }
+    }
+
+    /// A file name for an event id: what is safe of it, bounded.
+    static func fileName(_ id: String) -> String {
+        let safe = String(id.unicodeScalars.prefix(100).map { scalar -> Character in
+            let ok = (scalar.value >= 0x30 && scalar.value <= 0x39) || (scalar.value >= 0x41 && scalar.value <= 0x5A)
+                || (scalar.value >= 0x61 && scalar.value <= 0x7A) || scalar == "-" || scalar == "_" || scalar == "."
+            return ok ? Character(scalar) : "_"
+        })
+        return (safe.first == "." || safe.isEmpty ? "event" + safe : safe) + ".json"
+    }
+
+    private func tooLarge(_ batch: Spool.Batch) {
+        if batch.count <= 1 {
+            // One event the receiver will never take: kept, and the spool goes on.
+            return delivered(batch, batch.isEmpty ? [] : [.rejected("too large for \(transport.target) (413)")])
+        }
+        batchLimit = max(1, batch.count / 2)
+        logger.warning("\(transport.target) found \(batch.count) events in one request too large (413); sending at most \(batchLimit) at once")
+        kickSoon()
+    }
+
+    private func failed(_ problem: String, level: LogLevel) {
+        counters.failures += 1
+        if outage?.problem != problem {
+            logger.log(level, "\(problem); retrying with back-off (at most \(Self.maxBackoff)), \(spool.depth) events spooled")
+            outage = (problem, outage?.since ?? MonotonicTime.now())
+        }
+        retry.schedule(after: backoff)
+        backoff = min(backoff * 2, Self.maxBackoff)
+    }
+
+    /// What was delivered since the last call, for the periodic log line.
+    func takeSummary() -> Int {
+        defer { counters.sinceSummary = 0 }
+        return counters.sinceSummary
+    }
+
+    var isFailing: Bool { outage != nil }
+}

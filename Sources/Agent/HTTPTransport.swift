@@ -1,0 +1,102 @@
+import FSWatch
+import HomelabCore
+
+/// `HOMELAB_SERVER` (SPEC §11): `POST PREFIX/api/events` with a CloudEvents batch (a JSON array
+/// of the spooled events, then the newest heartbeat) and the node's token. A 200 carries one
+/// result per posted event, in order; anything else acknowledges nothing.
+final class HTTPTransport: Transport {
+    let kind = "http"
+    let server: ServerURL
+    private let client: HTTPClient
+    private var token: AgentToken
+    private let logger: Logger
+    private var announcedConnections = 0
+    var target: String { server.description }
+    var isConnected: Bool { client.isConnected }
+
+    init(server: ServerURL, token: AgentToken, reactor: Reactor, logger: Logger, timeout: Duration = .seconds(30)) {
+        self.server = server
+        self.token = token
+        self.logger = logger
+        client = HTTPClient(host: server.host, port: server.port, reactor: reactor, timeout: timeout)
+    }
+
+    func send(_ batch: Spool.Batch, heartbeat: [UInt8]?, completion: @escaping (DeliveryOutcome) -> Void) {
+        var body: [UInt8] = [UInt8(ascii: "[")]
+        body.reserveCapacity(batch.bytes.count + (heartbeat?.count ?? 0) + 2)
+        for index in 0..<batch.count {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: batch.line(index))
+        }
+        if let heartbeat {
+            if batch.count > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: heartbeat.last == 0x0A ? heartbeat.dropLast() : heartbeat[...])
+        }
+        body.append(UInt8(ascii: "]"))
+        let head = "POST \(server.eventsPath) HTTP/1.1\r\nHost: \(server.hostHeader)\r\nUser-Agent: homelab-agent/\(AgentVersion.current)\r\n"
+            + "Authorization: Bearer \(token.value)\r\nContent-Type: application/cloudevents-batch+json\r\n"
+            + "Accept: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+        let expected = batch.count + (heartbeat == nil ? 0 : 1)
+        client.send(Array(head.utf8) + body) { [unowned self] result in
+            switch result {
+            case .failure(let error):
+                completion(.failed("\(server): \(error)", level: .warning))
+            case .success(let response):
+                if client.connections > announcedConnections {
+                    announcedConnections = client.connections
+                    logger.info("connected to \(server)")
+                }
+                completion(outcome(response, expected: expected, spooled: batch.count))
+            }
+        }
+    }
+
+    private func outcome(_ response: HTTPResponse, expected: Int, spooled: Int) -> DeliveryOutcome {
+        let said = Self.reason(response.body)
+        switch response.status {
+        case 200:
+            guard let results = Self.results(response.body), results.count == expected else {
+                return .failed("\(server) answered 200 without one result for each of the \(expected) events posted", level: .error)
+            }
+            return .delivered(Array(results.prefix(spooled)))
+        case 401:
+            token.reload()  // a rotated token file is taken at the next try
+            return .failed("\(server) refused the node's token (401\(said)): it is wrong or revoked; make one on the VPS with homelab agent-token NODE and set HOMELAB_AGENT_TOKEN or HOMELAB_AGENT_TOKEN_FILE", level: .error)
+        case 403:
+            return .failed("\(server) refused the events as not this node's (403\(said)): the token is another node's, or HOMELAB_NODE is wrong", level: .error)
+        case 413:
+            return .tooLarge
+        default:
+            return .failed("\(server) answered \(response.status)\(said)", level: .warning)
+        }
+    }
+
+    /// `{"results": [{"id", "status", "reason"}]}`, or nil when the body is not that.
+    static func results(_ body: [UInt8]) -> [EventResult]? {
+        guard let items = (try? JSONParser.parse(body))?["results"]?.array else { return nil }
+        var results: [EventResult] = []
+        results.reserveCapacity(items.count)
+        for item in items {
+            switch item["status"]?.string {
+            case "accepted": results.append(.accepted)
+            case "duplicate": results.append(.duplicate)
+            case "rejected": results.append(.rejected(item["reason"]?.string ?? "no reason given"))
+            default: return nil
+            }
+        }
+        return results
+    }
+
+    /// What an error body says, as `: REASON` for a log line (JSON `error`/`reason`, or text).
+    private static func reason(_ body: [UInt8]) -> String {
+        guard !body.isEmpty else { return "" }
+        if let object = (try? JSONParser.parse(body))?.object, let text = object["error"]?.string ?? object["reason"]?.string {
+            return ": " + text
+        }
+        let text = String(decoding: body.prefix(200), as: UTF8.self).trimmingWhitespace()
+        return text.isEmpty ? "" : ": " + text
+    }
+
+    func reload() { token.reload() }
+    func close() { client.close() }
+}
