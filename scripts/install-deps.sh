@@ -2,7 +2,7 @@
 # Installs what the tests and benchmarks need from Debian, idempotently: a package already
 # present is left alone, and apt is only consulted when something is missing.
 #
-# usage: scripts/install-deps.sh [test|browser|docker|bench|load]...   (default: test)
+# usage: scripts/install-deps.sh [test|browser|docker|network|bench|load]...   (default: test)
 set -euo pipefail
 want=()
 for purpose in "${@:-test}"; do
@@ -10,9 +10,11 @@ for purpose in "${@:-test}"; do
     test) ;;
     browser) want+=(chromium chromium-driver) ;;
     docker) want+=(docker.io docker-compose debootstrap) ;;
+    # The multi-node tests (Tests/network): namespaces and veth pairs, a dockerd per node.
+    network) want+=(iproute2 docker.io debootstrap) ;;
     bench) want+=(inotify-tools strace gcc) ;;
     load) want+=(wrk nginx-light curl) ;;
-    *) echo "install-deps: unknown purpose '$purpose' (test, browser, docker, bench, load)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown purpose '$purpose' (test, browser, docker, network, bench, load)" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -15,3 +15,5 @@ mkdir -p .build/browser
 python3 Tests/browser/dashboard_test.py "$(swift build --show-bin-path)/homelab" .build/browser/dashboard.png
 echo "== Docker for real: the collector and docker actions on real containers, the compose stack"
 scripts/docker/stack-test.sh
+echo "== agents over a real network: namespaces, veth links, a dockerd per node, partitions and kill -9"
+scripts/network-test.sh

@@ -25,6 +25,7 @@ Prints "agents: N passed, N failed"."""
 
 import json
 import os
+import shutil
 import stat
 import sys
 import threading
@@ -66,6 +67,15 @@ def world_matches_engine(node):
     return engine == world
 
 
+def wait_world_matches(node, timeout, when):
+    """Waits until world's container/NODE/* equals `docker ps -a` on NODE's engine."""
+    try:
+        wait(lambda: world_matches_engine(node), timeout, "")
+    except AssertionError:
+        raise AssertionError("%s: after %d s world's container/%s/* is %s, the engine has %s"
+                             % (when, timeout, node, cluster.world_containers(node), lab.ps(node))) from None
+
+
 def assert_log_exactly_once(expected, what):
     lines = cluster.logged()
     counts = ledger(lines)
@@ -100,7 +110,7 @@ def setup():
         cluster.start_agent(node)
     for node in ("nas", "pi"):
         wait(lambda: cluster.world("node", node), 60, "world/node/%s.json" % node)
-        wait(lambda: world_matches_engine(node), 60, "world's container/%s/* to match its engine" % node)
+        wait_world_matches(node, 60, "set-up")
 
 
 def test_containers_follow_each_engine():
@@ -110,7 +120,7 @@ def test_containers_follow_each_engine():
     run_container("pi", "cache")
     lab.docker("pi", "rm", "-f", "web")             # removed
     for node in ("nas", "pi"):
-        wait(lambda: world_matches_engine(node), 30, "world's container/%s/* to match %s" % (node, lab.ps(node)))
+        wait_world_matches(node, 30, "after the changes")
     assert cluster.world_containers("nas") == {"web": "running", "db": "created", "job": "exited"}, cluster.world_containers("nas")
     assert cluster.world_containers("pi") == {"cache": "running"}, cluster.world_containers("pi")
     web = cluster.world("container", "nas/web")
@@ -156,7 +166,7 @@ def iso_plus(stamp, seconds):
 
 
 def test_partition_loses_nothing_and_doubles_nothing():
-    wait(lambda: world_matches_engine("nas"), 30, "a settled world before the partition")
+    wait_world_matches("nas", 30, "before the partition")
     lab.partition("nas")
     cut = time.monotonic()
     ids = [("node/nas", "partition-%04d" % i) for i in range(PARTITION_EVENTS)]
@@ -178,7 +188,7 @@ def test_partition_loses_nothing_and_doubles_nothing():
     healed = time.monotonic()
     wait(lambda: all_logged(ids), 120, "all %d events logged after the link came back" % len(ids))
     delivered = time.monotonic() - healed
-    wait(lambda: world_matches_engine("nas"), 60, "world's container/nas/* to equal docker ps -a on nas (%s)" % lab.ps("nas"))
+    wait_world_matches("nas", 60, "after the link came back")
     caught_up = time.monotonic() - healed
     assert_log_exactly_once(ids, "after the partition")
     wait(lambda: not cluster.spool_files("nas"), 30, "the nas spool to hold only hidden files (%s)" % cluster.spool_files("nas")[:3])
@@ -211,10 +221,12 @@ def fault_round(round_number, victim, restart):
     # Mid-flow: once some of this burst is logged, and before all of it is.
     wait(lambda: logged_of(producer.ids) >= 20, 60, "the first events of the burst logged")
     cluster.kill(victim)
+    at = logged_of(producer.ids)
     restart()
     producer.join()
     dropped.update(producer.ids)
     wait(lambda: all_logged(producer.ids), 90, "every event of the burst logged after kill -9 of the " + victim)
+    return at
 
 
 def test_faults():
@@ -223,10 +235,10 @@ def test_faults():
                ("observer", lambda: cluster.start_service("observer"))]
     started = time.monotonic()
     for round_number in range(1, FAULT_ROUNDS + 1):
-        for victim, restart in victims:
-            fault_round(round_number, victim, restart)
+        killed_at = [fault_round(round_number, victim, restart) for victim, restart in victims]
         assert_log_exactly_once(dropped, "round %d" % round_number)
-    wait(lambda: world_matches_engine("nas"), 30, "the nas containers still right in the world")
+        print("     round %d: killed agent, ui, observer with %s of 400 logged" % (round_number, "/".join(map(str, killed_at))), flush=True)
+    wait_world_matches("nas", 30, "after the faults")
     print("     %d rounds of kill -9 (agent, ui, observer) with 400 events in flight each: %.0f s, %d events, none lost or doubled"
           % (FAULT_ROUNDS, time.monotonic() - started, len(dropped)), flush=True)
 
@@ -305,6 +317,12 @@ try:
         if checks.failed:
             for name in ("agent-nas", "agent-pi", "ui", "observer", "supervisor"):
                 print("--- %s.log (end)\n%s" % (name, cluster.log_tail(name)))
+            # Every log of the lab (services, agents, dockerds) and the runtime root, kept for a post-mortem.
+            kept = os.path.join(os.environ.get("AGENTS_TEST_KEEP", "/var/tmp/homelab-agents-test"), lab.id)
+            shutil.rmtree(kept, ignore_errors=True)
+            shutil.copytree(lab.base, kept, ignore=shutil.ignore_patterns("data", "exec", "*.sock", "image.tar"), symlinks=True,
+                            ignore_dangling_symlinks=True)
+            print("     the lab's logs and runtime root are kept in %s" % kept)
 except BaseException as error:  # noqa: BLE001 - the lab is down; report and count it
     if not isinstance(error, SystemExit):
         check("the lab itself", lambda: (_ for _ in ()).throw(error))

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Agents over a real network: a VPS and two nodes as network namespaces joined by veth pairs,
+# a dockerd per node (Tests/network/netlab.py). Installs iproute2 and docker.io if missing,
+# starts the host's dockerd if none answers (its images are saved into the nodes' engines),
+# makes the base image locally, then runs the harness's self-test and the agents test with
+# the host's debug build. Root only. About two minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh network
+scripts/docker/engine.sh
+read -r RUNTIME_IMAGE _ < <(scripts/docker/base-images.sh | tail -1)
+export RUNTIME_IMAGE
+python3 Tests/network/netlab.py --clean >/dev/null   # labs of runs killed with -9, if any
+python3 Tests/network/netlab_test.py
+python3 Tests/network/agents_test.py "$(swift build --show-bin-path)/homelab"
