@@ -75,7 +75,8 @@ final class AgentInbox {
     private func schedule() {
         guard !scheduled, !queue.isEmpty else { return }
         scheduled = true
-        reactor.runSoon { [unowned self] in
+        reactor.runSoon { [weak self] in
+            guard let self else { return }
             scheduled = false
             let names = Array(queue.prefix(Self.maxBatch))
             queue.removeFirst(names.count)

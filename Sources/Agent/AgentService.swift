@@ -55,7 +55,7 @@ public final class AgentService: Service, CollectorSink {
         let transport: Transport
         switch settings.delivery {
         case .inbox(let path): transport = InboxTransport(inbox: path, source: source)
-        case .server(let url): transport = HTTPTransport(server: url, token: settings.token!, reactor: reactor, logger: logger)
+        case .server(let url): transport = HTTPTransport(server: url, token: settings.token!, reactor: reactor, logger: logger, timeout: settings.requestTimeout)
         }
         let rejected = RejectedFolder(path: settings.rejected)
         delivery = Delivery(spool: spool, transport: transport, reactor: reactor, logger: logger, rejected: rejected) { [unowned self] in
@@ -97,7 +97,8 @@ public final class AgentService: Service, CollectorSink {
     private func beat() {
         checkFacts(force: reportedFacts == nil)
         let event = InboxWriter(inbox: "", source: source).event(type: "node.heartbeat", subject: source, data: nil)
-        delivery.beat(event)
+        delivery.hold(event)
+        scheduleFlush()
         writeStatus()
         let delivered = delivery.takeSummary()
         if delivered > 0 {
@@ -159,7 +160,8 @@ public final class AgentService: Service, CollectorSink {
     private func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
-        reactor.runSoon { [unowned self] in
+        reactor.runSoon { [weak self] in
+            guard let self, spool != nil else { return }
             flushScheduled = false
             do {
                 try spool.sync()
@@ -203,7 +205,7 @@ public final class AgentService: Service, CollectorSink {
             ]),
             "spool": .object([
                 "path": .string(settings.spool), "depth": .int(spool.depth), "bytes": .int(spool.bytes),
-                "maxBytes": .int(spool.maxBytes), "full": .bool(full != nil),
+                "maxBytes": .int(spool.maxBytes), "full": .bool(spool.isFull),
             ]),
         ]
         details["docker"] = collector.map { .object($0.statusDetails) } ?? .string("off")

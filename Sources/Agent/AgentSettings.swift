@@ -27,6 +27,8 @@ public struct AgentSettings: Sendable {
     public var docker: Bool
     /// What the docker CLI runs with (PATH, DOCKER_HOST, DOCKER_CONFIG, …).
     public var environment: [String: String]
+    /// How long a request to the server may take, connecting included.
+    public var requestTimeout = Duration.seconds(30)
 
     public static let defaultSpool = "/var/lib/homelab-agent"
     public static let defaultSpoolMaxMB = 256

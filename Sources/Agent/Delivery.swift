@@ -52,10 +52,10 @@ final class Delivery {
         retry = reactor.timer { [unowned self] in kick() }
     }
 
-    /// The newest heartbeat replaces any unsent one, and goes with the next delivery.
-    func beat(_ event: [UInt8]) {
+    /// The newest heartbeat replaces any unsent one, and goes with the next delivery (the
+    /// caller kicks once what it spooled in this turn is durable, so both go together).
+    func hold(_ event: [UInt8]) {
         heartbeat = event
-        kick()
     }
 
     /// Sends what is waiting, unless a delivery is in flight or backing off (each ends by
@@ -93,7 +93,8 @@ final class Delivery {
     func kickSoon() {
         guard !kickScheduled else { return }
         kickScheduled = true
-        reactor.runSoon { [unowned self] in
+        reactor.runSoon { [weak self] in
+            guard let self else { return }
             kickScheduled = false
             kick()
         }
