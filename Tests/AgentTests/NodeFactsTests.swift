@@ -94,7 +94,7 @@ import Testing
         #expect(json["disks"]?["/"]?["usedPercent"] == .int(57))
         #expect(json["agent"] == .object(["transport": .string("http"), "spooled": .int(0), "gaps": .int(0)]))
         #expect(json["agentVersion"] == .string(AgentVersion.current))
-        #expect(json["dockerVersion"] == nil)
+        #expect(json["docker"] == nil)
     }
 
     @Test func thisMachineSamples() {

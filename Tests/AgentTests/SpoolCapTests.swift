@@ -63,7 +63,7 @@ import TestSupport
         let facts = server.events(ofType: "resource.observed").filter { $0["subject"] == .string("node/testnode") }
         #expect(facts.count >= 2)
         #expect(facts.last?["data"]?["agent"]?["gaps"] == .int(1))
-        #expect(facts.last?["data"]?["dockerVersion"] == .string("27.3.1"))
+        #expect(facts.last?["data"]?["docker"] == .string("27.3.1"))
         let exited = server.accepted.filter { event in event["subject"] == .string("container/testnode/web") && event["data"]?["state"] == .string("exited") }
         #expect(exited.isEmpty)
         #expect(fixture.agent?.statusDetails["spool"]?["full"] == .bool(false))
@@ -82,7 +82,7 @@ import TestSupport
         fixture.environment["HOMELAB_AGENT_TOKEN"] = server.token
         try fixture.start(["--server": server.url])
         #expect(try fixture.turn { server.events(ofType: "resource.observed").count == 1 && fixture.depth == 0 })
-        #expect(server.events(ofType: "resource.observed").first?["data"]?["dockerVersion"] == nil)
+        #expect(server.events(ofType: "resource.observed").first?["data"]?["docker"] == nil)
         #expect(fixture.agent?.statusDetails["docker"]?["connected"] == .bool(false))
     }
 }
