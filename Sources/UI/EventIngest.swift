@@ -56,6 +56,10 @@ final class EventIngest {
         var accepted = 0
         var duplicates = 0
         var rejected = 0
+
+        var json: JSONObject {
+            ["lastPost": .string(lastPost.iso8601Milliseconds), "accepted": .int(accepted), "duplicates": .int(duplicates), "rejected": .int(rejected)]
+        }
     }
 
     private unowned let ui: UIService

@@ -290,7 +290,7 @@ public final class UIService: Service {
     /// second, for the services' heartbeat ages).
     func summary() -> [UInt8] {
         if let cache = summaryCache, MonotonicTime.now() - cache.at < .seconds(1) { return cache.bytes }
-        let bytes = Summary.build(root: root, heartbeatSeconds: heartbeatSeconds)
+        let bytes = Summary.build(root: root, heartbeatSeconds: heartbeatSeconds, deliveries: ingest.deliveries.mapValues(\.json))
         summaryCache = (bytes, MonotonicTime.now())
         return bytes
     }

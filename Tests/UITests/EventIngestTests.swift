@@ -92,4 +92,31 @@ import HomelabCore
         #expect(post([auth, Self.single], event("r2")) == 401)
         #expect(logged(fixture) == ["node/nas r1"])
     }
+
+    /// `/summary` and `/metrics` show each node: last heard from, its facts, its agent's spool
+    /// and gaps as reported, and what it posted here.
+    @Test func theSummaryShowsEveryNodeAndItsAgent() throws {
+        let fixture = try UIFixture(observer: true)
+        let auth = "Authorization: Bearer \(token(fixture, "nas"))"
+        let facts = #"{"specversion":"1.0","type":"resource.observed","source":"node/nas","id":"f1","subject":"node/nas","data":{"os":"Debian GNU/Linux 12 (bookworm)","cpus":4,"agent":{"transport":"http","spooled":3,"gaps":1}}}"#
+        let heartbeat = #"{"specversion":"1.0","type":"node.heartbeat","source":"node/nas","id":"h1","subject":"node/nas"}"#
+        #expect(fixture.request("POST", "/api/events", headers: [auth, Self.batch], body: "[\(facts),\(heartbeat)]").0 == 200)
+        var nas: [String: Any] = [:]
+        for _ in 0..<40 where nas["delivery"] == nil {
+            // The summary is cached for a second at most.
+            let response = fixture.request("GET", "/summary").1
+            let body = response[response.range(of: "\r\n\r\n")!.upperBound...]
+            let summary = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            nas = (summary?["nodes"] as? [String: Any])?["nas"] as? [String: Any] ?? [:]
+            if nas["delivery"] == nil { usleep(100_000) }
+        }
+        #expect((nas["facts"] as? [String: Any])?["os"] as? String == "Debian GNU/Linux 12 (bookworm)")
+        #expect((nas["agent"] as? [String: Any])?["gaps"] as? Int == 1)
+        #expect((nas["delivery"] as? [String: Any])?["accepted"] as? Int == 2)
+        #expect(nas["lastSeen"] is String)
+        let metrics = fixture.request("GET", "/metrics").1
+        #expect(metrics.contains(#"homelab_agent_gaps_total{node="nas"} 1"#))
+        #expect(metrics.contains(#"homelab_agent_spooled_events{node="nas"} 3"#))
+        #expect(metrics.contains(#"homelab_agent_posted_events_total{node="nas",result="accepted"} 2"#))
+    }
 }
