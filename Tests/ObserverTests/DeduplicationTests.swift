@@ -100,4 +100,22 @@ import HomelabCore
         let reasons = listDirectory(fixture.root.rejected).filter { $0.name.hasSuffix(".reason.json") }
         #expect(reasons.map(\.name) == ["100-x.jsonl.line3.json.reason.json"])
     }
+
+    /// The start-up read takes `source`, `id` and the day straight from lines the observer
+    /// wrote, and leaves anything with an escape to the parser.
+    @Test func theWindowsFastReadAgreesWithTheParser() {
+        func fields(_ id: String, source: String = "node/nas") -> (String, String, String)? {
+            let event = LoggedEvent(seq: 7, id: id, source: source, type: "custom.thing", subject: "x", time: "2026-11-29T23:59:59Z",
+                                    receivedAt: "2026-11-30T05:41:32.123Z", data: .object(["a": .string("\"}")]),
+                                    extensions: [("traceparent", .string("00-1"))])
+            let line = Array(event.line.dropLast())
+            return line.withUnsafeBufferPointer { SeenEvents.fields(of: $0) }.map {
+                (String(decoding: $0.source, as: UTF8.self), String(decoding: $0.id, as: UTF8.self), String(decoding: $0.day, as: UTF8.self))
+            }
+        }
+        #expect(fields("e-1")! == ("node/nas", "e-1", "2026-11-30"))
+        #expect(fields("with \"quote\"") == nil)
+        #expect(fields("x", source: "a\\b") == nil)
+        #expect(SeenEvents.key(source: "ab", id: "c") != SeenEvents.key(source: "a", id: "bc"))
+    }
 }
