@@ -15,6 +15,8 @@ public final class UIService: Service {
         /// `HOMELAB_UI_AUTH=all`: reads need the token too.
         public var protectReads = false
         public var http = HTTPServer.Settings()
+        /// How long `POST /api/events` waits for the observer to log what it took (then 503).
+        public var ingestWait: Duration = .seconds(30)
         public init() {}
     }
 
