@@ -65,7 +65,7 @@ public struct AgentSettings: Sendable {
             case .success(let parsed): delivery = .server(parsed)
             }
             if let text = value("HOMELAB_AGENT_TOKEN") {
-                guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+                guard AgentToken.isHeaderSafe(text) else {
                     throw fail("HOMELAB_AGENT_TOKEN", "holds spaces or control characters")
                 }
                 token = AgentToken(value: text)

@@ -7,7 +7,9 @@ import HomelabCore
 /// back-off from 100 ms doubling to 2 s. Nothing waits on a timer while the receiver answers.
 final class Delivery {
     static let maxEvents = EventValidation.maxBatchEvents
-    static let maxBytes = 1 << 20
+    /// The spooled lines of one request: the server takes at most 1 MiB of body, which also
+    /// holds a comma per event, the brackets and the heartbeat.
+    static let maxBytes = (1 << 20) - (16 << 10)
     static let minBackoff = Duration.milliseconds(100)
     static let maxBackoff = Duration.seconds(2)
 
@@ -140,7 +142,7 @@ final class Delivery {
         let id = event?["id"]?.string ?? "unknown"
         logger.warning("\(transport.target) rejected event \(id) (\(event?["type"]?.string ?? "?") \(event?["subject"]?.string ?? "")): \(reason); kept in \(rejected.path)")
         do {
-            try rejected.record(Array(line) + [0x0A], name: Self.fileName(id), reason: Rejection(reason), at: time)
+            try rejected.keep(Array(line) + [0x0A], as: Self.fileName(id), reason: Rejection(reason), at: time)
         } catch {
             logger.error("cannot keep the rejected event \(id) in \(rejected.path): \(error)")
         }

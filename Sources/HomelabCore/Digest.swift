@@ -47,6 +47,12 @@ public enum Digest {
         return h.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * $0)) } }
     }
 
+    /// Whether two secrets are equal, in a time that does not depend on where they differ.
+    public static func constantTimeEqual(_ x: [UInt8], _ y: [UInt8]) -> Bool {
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
     public static func sha256Hex(_ message: [UInt8]) -> String { hex(sha256(message)) }
 
     public static func hex(_ bytes: [UInt8]) -> String {

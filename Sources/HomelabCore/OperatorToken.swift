@@ -25,9 +25,7 @@ public enum OperatorToken {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw unreadable(path, Errno.current) }
         close(fd)
-        guard let bytes = FileContents.read(path, limit: 4096) else { throw unreadable(path, Errno(rawValue: EIO)) }
-        let token = String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }
-        guard !token.isEmpty else { throw unreadable(path, Errno(rawValue: EINVAL), what: "is empty") }
+        guard let token = TokenFile.read(path) else { throw unreadable(path, Errno(rawValue: EINVAL), what: "is empty") }
         return (token, nil)
     }
 

@@ -21,6 +21,9 @@ public struct RuntimeRoot: Sendable {
     public var inbox: String { path + "/inbox" }
     /// The services' own events (`action.*`): an inbox that only they write.
     public var audit: String { path + "/audit" }
+    /// Events posted over HTTP (`POST /api/events`): one JSON Lines file per request, written
+    /// by the UI, taken by the observer like the inbox.
+    public var posted: String { path + "/posted" }
     public var rejected: String { path + "/rejected" }
     public var events: String { path + "/events" }
     public var world: String { path + "/world" }
@@ -110,14 +113,19 @@ public struct RuntimeRoot: Sendable {
     public func actionState(_ id: String) -> ActionState? {
         ActionState.allCases.first { fileKind(action(id, in: $0)) == .regular }
     }
+    /// `secrets/agents/`: one `NODE.token` per node agent (SPEC §11).
+    public var agentTokens: String { secrets + "/agents" }
+    public func agentToken(_ node: String) -> String { agentTokens + "/" + node + ".token" }
+
     /// `events/YYYY-MM-DD`, the log folder of one UTC day.
     public func eventDay(_ day: String) -> String { events + "/" + day }
 
     /// Every folder of the layout with its mode: secrets are the operator's alone.
     public var folders: [(path: String, mode: mode_t)] {
         var list: [(String, mode_t)] = [
-            (path, 0o755), (inbox, 0o775), (audit, 0o755), (rejected, 0o755), (events, 0o755), (world, 0o755),
+            (path, 0o755), (inbox, 0o775), (audit, 0o755), (posted, 0o755), (rejected, 0o755), (events, 0o755), (world, 0o755),
             (state, 0o755), (actions, 0o755), (logs, 0o755), (actionLogs, 0o755), (secrets, 0o700),
+            (agentTokens, 0o700),
         ]
         for state in ActionState.allCases { list.append((actions(state), 0o775)) }
         return list

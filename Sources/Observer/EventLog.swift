@@ -8,8 +8,8 @@ import HomelabCore
 /// each named by the 12-digit seq of its first line. The observer is its only writer.
 ///
 /// Opening the log recovers it: a torn last line (a crash inside `write`) is cut off before
-/// anything else is appended, and the last batch's event keys are read back so that inbox
-/// files whose lines made it into the log before a crash are not logged twice.
+/// anything else is appended. (Inbox files whose lines made it into the log before a crash
+/// are not logged twice: `SeenEvents` knows their keys.)
 final class EventLog {
     typealias Segment = EventLogFiles.Segment
 
@@ -17,8 +17,6 @@ final class EventLog {
 
     let folder: String
     private(set) var lastSeq = 0
-    /// `source NUL id` of every event of the last batch in the log.
-    private(set) var lastBatchKeys: Set<String> = []
     /// Bytes cut off the end when the log was opened (a torn line), for the start-up log.
     private(set) var tornBytes = 0
 
@@ -114,7 +112,7 @@ final class EventLog {
         currentSize = size
     }
 
-    /// Cuts a torn last line off `last`, reads back its last batch; returns its new size.
+    /// Cuts a torn last line off `last` and reads its last seq; returns its new size.
     private func recover(_ last: Segment, _ file: borrowing FileDescriptor) throws -> Int {
         var info = stat()
         try systemCall("fstat", last.path) { fstat(file.rawValue, &info) }
@@ -137,33 +135,12 @@ final class EventLog {
             size = keep
         }
 
-        // The last batch: the trailing lines that share the last line's receivedAt (a batch
-        // is stamped with one clock reading). Read a growing window from the end until it
-        // holds a line of an earlier batch, or the whole segment.
         lastSeq = last.firstSeq - 1
-        var window = 1 << 16
-        while size > 0 {
-            let start = max(0, size - window)
-            let bytes = try EventLog.readAt(file, last.path, start, size - start)
-            var events: [LoggedEvent] = []
-            var lineStart = start == 0 ? 0 : (bytes.firstIndex(of: 0x0A).map { $0 + 1 } ?? bytes.count)
-            while let newline = bytes[lineStart...].firstIndex(of: 0x0A) {
-                let event = bytes.withUnsafeBufferPointer { LoggedEvent(line: UnsafeBufferPointer(rebasing: $0[lineStart..<newline])) }
-                guard let event else {
-                    throw LogError(.notAnEvent, "\(last.path): a line that is not a log event")
-                }
-                events.append(event)
-                lineStart = newline + 1
+        if size > 0 {
+            guard let (_, event) = EventLogCursor.lastLine(of: file.rawValue), let event else {
+                throw LogError(.notAnEvent, "\(last.path): the last line is not a log event")
             }
-            if let final = events.last {
-                let batch = events.reversed().prefix { $0.receivedAt == final.receivedAt }
-                if batch.count < events.count || start == 0 {
-                    lastSeq = final.seq
-                    lastBatchKeys = Set(batch.map(\.key))
-                    break
-                }
-            }
-            window *= 2
+            lastSeq = event.seq
         }
         return size
     }

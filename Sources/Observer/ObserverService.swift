@@ -6,20 +6,20 @@ import HomelabCore
 
 /// The observer: inbox → append-only event log → world state (SPEC §3–4).
 ///
-/// One loop watches `inbox/`; every wake-up's complete `*.json` files become one batch, and a
-/// batch is committed in this order (see `commit`):
+/// One loop watches `inbox/`, `audit/` (the services' own events) and `posted/` (batches the UI
+/// took over HTTP); every wake-up's complete files become one batch, and a batch is committed
+/// in this order (see `commit`):
 ///
-/// 1. read and validate every file; refusals are moved to `rejected/` with their reason;
+/// 1. read and validate every file; refusals are moved to `rejected/` with their reason; an
+///    event whose (source, id) the log already holds is a duplicate (`SeenEvents`);
 /// 2. number the accepted events (gap-free seq, one `receivedAt` for the batch) and append
 ///    their lines to the log in one `write` — from here on they are accepted;
 /// 3. fold them into `world/` (each changed resource written once);
 /// 4. one `fdatasync` of the log, then unlink their inbox files, one `fsync` of `inbox/`, and
 ///    write the checkpoint. An inbox file is removed only once its line is durable.
 ///
-/// A `kill -9` after 2 leaves inbox files whose lines are already in the log: they can only
-/// belong to the log's last batch (batch N+1 starts after batch N's step 4), and the
-/// checkpoint is then behind the log. So on such a start-up the keys (source, id) of that
-/// batch are read back and matching inbox files are deleted before any new batch is logged.
+/// A `kill -9` after 2 leaves inbox files whose lines are already in the log: the next start
+/// takes them as duplicates, since the window of logged keys is read back from the log.
 /// It also leaves the world somewhere between the checkpoint and the log:
 /// start-up replays the log after the checkpoint (the fold is idempotent on a suffix). A torn
 /// line from a kill inside `write` is cut off by `EventLog` before anything else happens;
@@ -33,6 +33,8 @@ public final class ObserverService: Service {
     private let logger: Logger
     private var log: EventLog!
     private var world = World()
+    /// The (source, id) of every event in the de-duplication window.
+    private var seen = SeenEvents()
     private var store: WorldStore
     private let rejected: RejectedFolder
     private var reactor: Reactor!
@@ -71,13 +73,14 @@ public final class ObserverService: Service {
         if log.tornBytes > 0 {
             logger.warning("cut off a torn last line (\(log.tornBytes) bytes) left in the log by a crash")
         }
-        // A checkpoint behind the log means a batch was cut short after its lines were written:
-        // its files may still be in the inbox. They go before any new batch is logged — once a
-        // new batch exists, nothing would tell them apart from new arrivals.
-        // This must finish before recovery writes a checkpoint, or a crash in between would
-        // leave the next start-up believing the batch complete.
-        folders = [try IngestFolder(path: root.inbox, provenance: .producer), try IngestFolder(path: root.audit, provenance: .service)]
-        if Checkpoint.read(root.observerCheckpoint)?.seq != log.lastSeq { try removeAlreadyLogged(log.lastBatchKeys) }
+        folders = [
+            try IngestFolder(path: root.inbox, provenance: .producer),
+            try IngestFolder(path: root.audit, provenance: .service),
+            try IngestFolder(path: root.posted, provenance: .producer, holdsBatches: true),
+        ]
+        let loading = MonotonicTime.now()
+        seen = try SeenEvents.load(from: root.events, lastSeq: log.lastSeq, today: SeenEvents.day(of: .now()))
+        logger.info("de-duplication window: \(seen.count) event keys from the log in \(String(format2: (MonotonicTime.now() - loading).milliseconds)) ms")
         try recoverWorld()
         watches = try folders.map { folder throws(SystemError) in
             try DirectoryWatch(reactor: reactor, root: folder.path, options: .arrivalsOnly) { [unowned self] events in self.enqueue(events) }
@@ -85,7 +88,7 @@ public final class ObserverService: Service {
         // Said once the watches' first scans have run (they were queued first): from then on a
         // file dropped in is taken in the order it arrives, not in a listing's order.
         reactor.runSoon { [unowned self] in
-            logger.info("watching \(root.inbox) and \(root.audit): log at seq \(log.lastSeq), world has \(world.resourceCount) resources")
+            logger.info("watching \(root.inbox), \(root.audit) and \(root.posted): log at seq \(log.lastSeq), world has \(world.resourceCount) resources")
         }
     }
 
@@ -160,30 +163,12 @@ public final class ObserverService: Service {
         try Checkpoint(seq: log.lastSeq, bootID: BootID.current).write(root.observerCheckpoint, at: .now())
     }
 
-    /// Deletes the inbox files whose events the log's last batch already holds (by source
-    /// and id): what a crash between the log write and the inbox unlinks leaves behind.
-    private func removeAlreadyLogged(_ keys: Set<String>) throws {
-        guard !keys.isEmpty else { return }
-        var removed = 0
-        for folder in folders {
-            for name in folder.waiting {
-                guard case .bytes(let bytes) = folder.read(name), case .success(let event) = folder.validate(bytes),
-                      keys.contains(event.key)
-                else { continue }
-                if folder.remove(name) { removed += 1 }
-            }
-            try folder.sync()
-        }
-        status.counters.duplicatesDropped = removed
-        logger.info("recovery: removed \(removed) inbox files whose events the log already had (\(keys.count) in the interrupted batch)")
-    }
-
     // MARK: Batches
 
     private func enqueue(_ events: [WatchEvent]) {
         for event in events {
             switch event.kind {
-            case .ready where event.path.hasSuffix(".json"), .directoryAdded:
+            case .ready where folders.contains(where: { $0.name(of: event.path) != nil }), .directoryAdded:
                 if queued.insert(event.path).inserted { queue.append(event.path) }
             default:
                 continue  // temporaries (*.tmp), removals
@@ -197,12 +182,12 @@ public final class ObserverService: Service {
         batchScheduled = true
         reactor.runSoon { [unowned self] in
             batchScheduled = false
-            let count = min(queue.count, Self.maxBatch)
-            let paths = Array(queue[0..<count])
-            queue.removeFirst(count)
-            for path in paths { queued.remove(path) }
+            let paths = Array(queue.prefix(Self.maxBatch))
+            let count: Int
             do {
-                try commit(paths)
+                count = try commit(paths)
+                queue.removeFirst(count)
+                for path in paths[0..<count] { queued.remove(path) }
             } catch {
                 // The log may be in doubt: stop, and let the restart's recovery sort it out.
                 logger.error("batch failed, stopping: \(error)")
@@ -231,20 +216,49 @@ public final class ObserverService: Service {
         if settleTimer?.isScheduled == false { settleTimer?.schedule(after: Self.settleTime) }
     }
 
-    private func commit(_ paths: [String]) throws {
+    /// Commits the files of `paths`, in order, until the batch holds `maxBatch` events;
+    /// returns how many of the paths it took.
+    private func commit(_ paths: [String]) throws -> Int {
         let started = MonotonicTime.now()
         let now = Timestamp.now()
         let receivedAt = now.iso8601Milliseconds
-        var accepted: [(folder: IngestFolder, name: String, event: InboxEvent)] = []
+        var accepted: [InboxEvent] = []
+        var keys: [SeenEvents.Key] = []
+        var batchKeys: Set<SeenEvents.Key> = []
+        var duplicates = 0
+        /// Files whose every event is logged (or a duplicate) once the batch is durable.
+        var taken: [(folder: IngestFolder, name: String)] = []
         var refused: [(path: String, reason: Rejection)] = []
+        var refusedLines: [(name: String, line: ArraySlice<UInt8>, reason: Rejection)] = []
         var touched: Set<ObjectIdentifier> = []
+        var consumed = 0
+        func take(_ event: InboxEvent) {
+            let key = SeenEvents.key(source: event.source, id: event.id)
+            guard !seen.contains(key), batchKeys.insert(key).inserted else {
+                duplicates += 1
+                return
+            }
+            accepted.append(event)
+            keys.append(key)
+        }
         for path in paths {
+            if accepted.count >= Self.maxBatch { break }
+            consumed += 1
             guard let (folder, name) = folders.lazy.compactMap({ folder in folder.name(of: path).map { (folder, $0) } }).first else { continue }
             switch folder.read(name) {
             case .gone:
                 continue
             case .rejected(let reason):
                 refused.append((path, reason))
+            case .bytes(let bytes) where folder.holdsBatches:
+                // Written whole by the UI (renamed into place), so a bad line is bad for good.
+                for (index, (line, result)) in folder.validateLines(bytes).enumerated() {
+                    switch result {
+                    case .success(let event): take(event)
+                    case .failure(let reason): refusedLines.append(("\(name).line\(index + 1)", line, reason))
+                    }
+                }
+                taken.append((folder, name))
             case .bytes(let bytes):
                 switch folder.validate(bytes) {
                 case .failure(let reason) where reason.mayBeIncomplete && folder.isFresh(name, window: Self.settleTime):
@@ -255,7 +269,8 @@ public final class ObserverService: Service {
                 case .failure(let reason):
                     refused.append((path, reason))
                 case .success(let event):
-                    accepted.append((folder, name, event))
+                    take(event)
+                    taken.append((folder, name))
                 }
             }
             touched.insert(ObjectIdentifier(folder))
@@ -267,17 +282,27 @@ public final class ObserverService: Service {
         var logged: [LoggedEvent] = []
         logged.reserveCapacity(accepted.count)
         for (offset, item) in accepted.enumerated() {
-            let event = item.event.logged(seq: firstSeq + offset, receivedAt: receivedAt)
+            let event = item.logged(seq: firstSeq + offset, receivedAt: receivedAt)
             lines.append(contentsOf: event.line)
             logged.append(event)
         }
         if !logged.isEmpty { try log.append(lines, firstSeq: firstSeq, count: logged.count, day: now.day) }
+        let today = SeenEvents.day(of: now)
+        for key in keys { seen.insert(key, day: today) }
 
         for (path, reason) in refused {
             do {
                 try rejected.reject(path, reason: reason, at: now)
             } catch {
                 logger.warning("could not move \(path) to rejected/ (\(reason.reason)): \(error)")
+            }
+        }
+        for (name, line, reason) in refusedLines {
+            logger.warning("posted batch \(name): \(reason.reason)")
+            do {
+                try rejected.keep(Array(line) + [0x0A], as: name + ".json", reason: reason, at: now)
+            } catch {
+                logger.warning("could not keep \(name) in rejected/ (\(reason.reason)): \(error)")
             }
         }
 
@@ -295,22 +320,25 @@ public final class ObserverService: Service {
         // 4. The group commit (one fdatasync), then the inbox (one folder fsync), then the
         //    checkpoint, which promises that no file of this batch is left to take.
         if !logged.isEmpty { try log.sync() }
-        for (folder, name, _) in accepted where !folder.remove(name) && Errno.current != .noSuchFile {
+        for (folder, name) in taken where !folder.remove(name) && Errno.current != .noSuchFile {
             logger.warning("could not remove \(folder.path)/\(name): \(Errno.current)")
         }
         for folder in folders where touched.contains(ObjectIdentifier(folder)) { try folder.sync() }
-        if !refused.isEmpty { try AtomicFile.syncFolder(root.rejected) }
+        if !refused.isEmpty || !refusedLines.isEmpty { try AtomicFile.syncFolder(root.rejected) }
         if (!logged.isEmpty || retrying) && worldWhole { try writeCheckpoint() }
 
 
         let elapsed = MonotonicTime.now() - started
-        status.record(accepted: logged.count, rejected: refused.count, at: now, duration: elapsed)
-        guard !logged.isEmpty || !refused.isEmpty else { return }
-        var line = "batch: accepted \(logged.count), rejected \(refused.count)"
+        status.record(accepted: logged.count, rejected: refused.count + refusedLines.count, at: now, duration: elapsed)
+        status.counters.duplicates += duplicates
+        guard !logged.isEmpty || !refused.isEmpty || !refusedLines.isEmpty || duplicates > 0 else { return consumed }
+        var line = "batch: accepted \(logged.count), rejected \(refused.count + refusedLines.count)"
+        if duplicates > 0 { line += ", duplicates \(duplicates)" }
         if let last = logged.last { line += ", seq \(firstSeq)–\(last.seq)" }
         line += ", \(String(format2: elapsed.milliseconds)) ms"
         logger.info(line)
         for (path, reason) in refused { logger.debug("rejected \(path): \(reason.reason)") }
+        return consumed
     }
 
     // MARK: Status

@@ -50,7 +50,7 @@ final class OperatorAuth {
         let host = connection.remoteHost
         let now = MonotonicTime.now()
         if let wait = throttle.blocked(host, now: now) { return .throttled(retryAfter: wait) }
-        if constantTimeEqual(Array(candidate.utf8), Array(token.utf8)) {
+        if Digest.constantTimeEqual(Array(candidate.utf8), Array(token.utf8)) {
             throttle.succeeded(host)
             return .granted
         }
@@ -74,7 +74,7 @@ final class OperatorAuth {
         guard parts.count == 2, let expiry = Int(parts[0]), expiry > Int(Timestamp.now().secondsSinceEpoch),
               let secret = try? sessionSecret(creating: false)
         else { return false }
-        return constantTimeEqual(Array(parts[1].utf8), Array(mac(expiry, secret: secret).utf8))
+        return Digest.constantTimeEqual(Array(parts[1].utf8), Array(mac(expiry, secret: secret).utf8))
     }
 
     private func mac(_ expiry: Int, secret: [UInt8]) -> String {
@@ -91,11 +91,6 @@ final class OperatorAuth {
         try AtomicFile.write(secret + "\n", to: secretPath, mode: 0o600)
         logger.info("made a new session secret in \(secretPath)")
         return Array((secret + "\n").utf8)
-    }
-
-    private func constantTimeEqual(_ x: [UInt8], _ y: [UInt8]) -> Bool {
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }
 

@@ -15,18 +15,21 @@ public final class UIService: Service {
         /// `HOMELAB_UI_AUTH=all`: reads need the token too.
         public var protectReads = false
         public var http = HTTPServer.Settings()
+        /// How long `POST /api/events` waits for the observer to log what it took (then 503).
+        public var ingestWait: Duration = .seconds(30)
         public init() {}
     }
 
     let root: RuntimeRoot
     let logger: Logger
-    let settings: Settings
+    var settings: Settings
     private let heartbeatSeconds: Int
     weak var reactor: Reactor?
     private(set) var server: HTTPServer?
     private var watches: [DirectoryWatch] = []
     private var summaryCache: (bytes: [UInt8], at: MonotonicTime)?
     var stream: EventStream!
+    private(set) var ingest: EventIngest!
     private var world: WorldCache!
     private lazy var eventIndex = EventIndex(folder: root.events)
     let auth: OperatorAuth
@@ -36,6 +39,7 @@ public final class UIService: Service {
         root = configuration.root
         self.logger = logger
         self.settings = settings
+        self.settings.http.limits.largeBodies[EventIngest.path] = EventIngest.maxBody
         heartbeatSeconds = configuration.heartbeatSeconds
         auth = OperatorAuth(token: settings.token, secretPath: root.sessionSecret, logger: logger)
     }
@@ -49,6 +53,7 @@ public final class UIService: Service {
         self.reactor = reactor
         OperatorDecision.recoverAll(root: root)  // decisions whose process died before publishing their event
         stream = EventStream(ui: self)
+        ingest = EventIngest(ui: self)
         world = WorldCache(root: root)
         server = try HTTPServer(reactor: reactor, address: settings.address, settings: settings.http) { [unowned self] request, connection in
             route(request, connection)
@@ -68,6 +73,10 @@ public final class UIService: Service {
             try DirectoryWatch(reactor: reactor, root: root.events, options: [.recursive, .appends]) { [unowned self] _ in
                 summaryCache = nil
                 stream.logGrew()
+                ingest.logGrew()
+            },
+            try DirectoryWatch(reactor: reactor, root: root.posted) { [unowned self] events in
+                ingest.postedChanged(events)
             },
             try DirectoryWatch(reactor: reactor, root: root.actionLogs, options: .appends) { [unowned self] events in
                 changed(.output, events)
@@ -110,7 +119,7 @@ public final class UIService: Service {
         case "/api/session": return only("POST") { session(request, connection) }
         case "/api/drift": return only("GET, HEAD") { file(root.driftReport, empty: #"{"drift":[]}"#) }
         case "/api/world": return only("GET, HEAD") { worldList(request) }
-        case "/api/events": return only("GET, HEAD") { events(request) }
+        case "/api/events": return only("GET, HEAD, POST") { request.method == "POST" ? ingest.post(request, connection) : events(request) }
         case "/api/actions": return only("GET, HEAD") { actionList(request.query["state"]) }
         default: break
         }
@@ -283,7 +292,7 @@ public final class UIService: Service {
     /// second, for the services' heartbeat ages).
     func summary() -> [UInt8] {
         if let cache = summaryCache, MonotonicTime.now() - cache.at < .seconds(1) { return cache.bytes }
-        let bytes = Summary.build(root: root, heartbeatSeconds: heartbeatSeconds)
+        let bytes = Summary.build(root: root, heartbeatSeconds: heartbeatSeconds, deliveries: ingest.deliveries.mapValues(\.json))
         summaryCache = (bytes, MonotonicTime.now())
         return bytes
     }

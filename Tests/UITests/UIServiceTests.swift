@@ -7,6 +7,7 @@ import TestSupport
 import FSWatch
 import HomelabCore
 @testable import UI
+import Observer
 
 /// A UI service on its own loop thread over a temporary runtime root.
 final class UIFixture: @unchecked Sendable {
@@ -18,7 +19,8 @@ final class UIFixture: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     let client: TestServer.Type = TestServer.self
 
-    init(protectReads: Bool = false, sendTimeout: Duration = .seconds(60)) throws {
+    /// `observer`: an observer on the same loop, for what needs the log written (`POST /api/events`).
+    init(protectReads: Bool = false, sendTimeout: Duration = .seconds(60), observer: Bool = false, ingestWait: Duration = .seconds(30)) throws {
         root = RuntimeRoot(folder.path + "/root")
         try root.create()
         let ready = DispatchSemaphore(value: 0)
@@ -29,15 +31,19 @@ final class UIFixture: @unchecked Sendable {
         settings.token = "s3cret"
         settings.protectReads = protectReads
         settings.http.sendTimeout = sendTimeout
+        settings.ingestWait = ingestWait
         let frozen = settings
         let done = self.done
         Thread.detachNewThread {
             let reactor = try! Reactor()
+            let observerService = observer ? ObserverService(configuration: configuration, logger: Logger(service: "observer", level: .error)) : nil
+            try! observerService?.start(on: reactor)
             let ui = UIService(configuration: configuration, logger: Logger(service: "ui", level: .error), settings: frozen)
             try! ui.start(on: reactor)
             started = (ui.port, reactor.stopHandle)
             ready.signal()
             try? reactor.run()
+            observerService?.shutdown()
             ui.server?.close()
             reactor.shutdown()
             done.signal()

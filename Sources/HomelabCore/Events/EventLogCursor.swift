@@ -155,7 +155,10 @@ public struct EventLogCursor: Sendable {
         return file.closeAfter { file in lastLine(of: file.rawValue) }
     }
 
-    private static func lastLine(of fd: Int32) -> (end: Int, event: LoggedEvent?)? {
+    /// The end of the last complete line of the open segment `fd`, and that line's event (nil
+    /// when it is not one); nil when the segment holds no complete line. The one tail reader:
+    /// a reader at the end of the log and the observer's recovery both start here.
+    public static func lastLine(of fd: Int32) -> (end: Int, event: LoggedEvent?)? {
         var info = stat()
         guard fstat(fd, &info) == 0 else { return nil }
         let size = Int(info.st_size)

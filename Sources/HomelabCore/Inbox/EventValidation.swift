@@ -37,26 +37,31 @@ public enum EventValidation {
     /// The most events one batch may carry (`POST /api/events`, SPEC §11).
     public static let maxBatchEvents = 1000
 
+    public enum BatchError: Error, Equatable {
+        case notABatch(String)
+        case tooMany(Int)
+    }
+
     /// A CloudEvents batch (`application/cloudevents-batch+json`: a JSON array of events), each
     /// item checked by the same rules as a dropped file (an item without `id` gets the digest
     /// of its bytes as written here). The whole batch fails only when it is not an array of at
-    /// most `maxBatchEvents`; otherwise each item has its own result, in order.
-    public static func validateBatch(_ bytes: [UInt8], from provenance: Provenance) -> Result<[Result<InboxEvent, Rejection>], Rejection> {
+    /// most `maxBatchEvents`; otherwise each item has its own result, in order. Who sent it is
+    /// the caller's to judge (`Provenance`).
+    public static func validateBatch(_ bytes: [UInt8]) -> Result<[Result<InboxEvent, Rejection>], BatchError> {
+        if bytes.count > maxBytes { return .failure(.notABatch("over 1 MiB (\(bytes.count) bytes)")) }
         let document: JSONValue
         do {
             document = try JSONParser.parse(bytes, maxDepth: maxDepth + 1)
         } catch {
-            return .failure(Rejection("not JSON: \(error)"))
+            return .failure(.notABatch("not JSON: \(error)"))
         }
         guard case .array(let items) = document else {
-            return .failure(Rejection("a batch is a JSON array of events, not \(document.typeName)"))
+            return .failure(.notABatch("a batch is a JSON array of events, not \(document.typeName)"))
         }
-        if items.count > maxBatchEvents { return .failure(Rejection("\(items.count) events in one batch; at most \(maxBatchEvents)")) }
+        if items.count > maxBatchEvents { return .failure(.tooMany(items.count)) }
         return .success(items.map { item in
             guard let object = item.object else { return .failure(Rejection("not a JSON object (the item is \(item.typeName))")) }
-            return validate(object, bytes: JSONWriter.encode(item)).flatMap { event in
-                provenance.refusal(of: event).map { .failure($0) } ?? .success(event)
-            }
+            return validate(object, bytes: JSONWriter.encode(item))
         })
     }
 

@@ -58,7 +58,7 @@ public struct ServiceStatus: Sendable {
 public struct ObserverCounters: Equatable, Sendable {
     public var accepted = 0
     public var rejected = 0
-    public var duplicatesDropped = 0
+    public var duplicates = 0
     public var ignoredTypes = 0
     public var batches = 0
     public var inotifyOverflows = 0
@@ -72,7 +72,7 @@ public struct ObserverCounters: Equatable, Sendable {
     public init(_ object: JSONObject) {
         accepted = object["accepted"]?.int ?? 0
         rejected = object["rejected"]?.int ?? 0
-        duplicatesDropped = object["duplicatesDropped"]?.int ?? 0
+        duplicates = object["duplicates"]?.int ?? 0
         ignoredTypes = object["ignoredTypes"]?.int ?? 0
         batches = object["batches"]?.int ?? 0
         inotifyOverflows = object["inotifyOverflows"]?.int ?? 0
@@ -82,7 +82,7 @@ public struct ObserverCounters: Equatable, Sendable {
     }
 
     public var json: JSONObject {
-        ["accepted": .int(accepted), "rejected": .int(rejected), "duplicatesDropped": .int(duplicatesDropped),
+        ["accepted": .int(accepted), "rejected": .int(rejected), "duplicates": .int(duplicates),
          "ignoredTypes": .int(ignoredTypes), "batches": .int(batches), "inotifyOverflows": .int(inotifyOverflows),
          "rescans": .int(rescans), "queued": .int(queued), "worldWriteFailures": .int(worldWriteFailures)]
     }

@@ -11,11 +11,15 @@ public struct HTTPParser {
         public var headerBlock = 16 << 10
         public var headerCount = 100
         public var body = 64 << 10
+        /// Paths that take a larger body than `body` (an upload of events), with their limit.
+        public var largeBodies: [String: Int] = [:]
         public init() {}
+
+        public func body(for path: String) -> Int { largeBodies[path] ?? body }
 
         /// The most bytes one request may take on the wire, chunk framing and trailers
         /// included: the parser refuses before needing more.
-        public var maxRequestBytes: Int { requestLine + 2 * headerBlock + Limits.chunkedFraming(body) + 8 }
+        public var maxRequestBytes: Int { requestLine + 2 * headerBlock + Limits.chunkedFraming(largeBodies.values.max().map { max($0, body) } ?? body) + 8 }
 
         /// A chunked body's framing may double its size at most (then 413): tiny chunks are
         /// a way to make the server read far more than the body it accepts.
@@ -109,8 +113,9 @@ public struct HTTPParser {
         // headers passed every check above.
         let waitsForContinue = expectation != nil && version == "HTTP/1.1"
         let (path, query) = HTTPParser.split(origin)
+        let bodyLimit = limits.body(for: path)
         if !codings.isEmpty {
-            switch chunkedBody(buffer, from: cursor) {
+            switch chunkedBody(buffer, from: cursor, limit: bodyLimit) {
             case .needMore:
                 return waitsForContinue && cursor == buffer.endIndex ? .expectsContinue : .needMore
             case .failure(let status, let reason):
@@ -127,7 +132,7 @@ public struct HTTPParser {
             else { return .failure(status: 400, reason: "malformed Content-Length") }
             bodyLength = parsed
         }
-        if bodyLength > limits.body { return .failure(status: 413, reason: "body over \(limits.body) bytes") }
+        if bodyLength > bodyLimit { return .failure(status: 413, reason: "body over \(bodyLimit) bytes") }
         guard buffer.endIndex - cursor >= bodyLength else {
             return waitsForContinue && cursor == buffer.endIndex ? .expectsContinue : .needMore
         }
@@ -145,10 +150,10 @@ public struct HTTPParser {
 
     /// A chunked body (RFC 9112 §7.1) from `start`: chunks, the last one, trailers (read and
     /// dropped), each bounded.
-    private func chunkedBody(_ buffer: ArraySlice<UInt8>, from start: Int) -> Chunked {
+    private func chunkedBody(_ buffer: ArraySlice<UInt8>, from start: Int, limit: Int) -> Chunked {
         var body: [UInt8] = []
         var index = start
-        let framingLimit = Limits.chunkedFraming(limits.body)
+        let framingLimit = Limits.chunkedFraming(limit)
         while true {
             if index - start > framingLimit { return .failure(status: 413, reason: "chunked body framing over \(framingLimit) bytes") }
             // The size line: hex digits, then optional extensions (ignored), at most 1 KiB.
@@ -166,7 +171,7 @@ public struct HTTPParser {
             guard digits > 0, position == end || buffer[position] == UInt8(ascii: ";") || buffer[position] == 0x20 || buffer[position] == 0x09 else {
                 return .failure(status: 400, reason: "malformed chunk size")
             }
-            if body.count + size > limits.body { return .failure(status: 413, reason: "body over \(limits.body) bytes") }
+            if body.count + size > limit { return .failure(status: 413, reason: "body over \(limit) bytes") }
             index = end + 2
             if size == 0 { break }
             guard buffer.endIndex - index >= size + 2 else { return .needMore }

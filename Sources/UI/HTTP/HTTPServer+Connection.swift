@@ -45,7 +45,11 @@ extension HTTPServer {
         /// Waiting for a request, with nothing half-read or unsent.
         var isIdle: Bool { isWaiting && input.isEmpty }
         /// Waiting on the client for (the rest of) a request, with nothing to write.
-        var isWaiting: Bool { token != nil && !streaming && output.isEmpty && !closeAfterWrite }
+        var isWaiting: Bool { token != nil && !streaming && awaiting == nil && output.isEmpty && !closeAfterWrite }
+        /// The request whose answer the handler gives later (`answerLater`/`respond`), as it
+        /// must be framed; no further request is answered until then, so answers keep their order.
+        private var awaiting: (keepAlive: Bool, head: Bool, http10: Bool)?
+        private var willAnswer = false
         /// Nagle's algorithm off, once the connection carries more than one answer.
         private var noDelay = false
 
@@ -69,6 +73,19 @@ extension HTTPServer {
             deadline?.cancel()
             disableNagle()
             send(headers.encodedStreamHead(common: server.commonHeaders()))
+        }
+
+        /// Called by a handler that returns nil without streaming: it will `respond` later.
+        public func answerLater() { willAnswer = true }
+
+        /// The answer to the request the handler deferred with `answerLater`.
+        public func respond(_ response: HTTPResponse) {
+            guard token != nil, let framing = awaiting else { return }
+            awaiting = nil
+            answer(response, keepAlive: framing.keepAlive, head: framing.head, http10: framing.http10)
+            guard token != nil else { return }
+            armDeadline()
+            if !closeAfterWrite { handleRequests() }
         }
 
         public func send(_ bytes: [UInt8]) {
@@ -199,7 +216,7 @@ extension HTTPServer {
 
         /// Answers every complete request in the buffer, in order.
         private func handleRequests() {
-            while !closeAfterWrite && !streaming && !outputFull {
+            while !closeAfterWrite && !streaming && awaiting == nil && !outputFull {
                 let result = server.parser.parse(input[...])
                 switch result {
                 case .needMore, .expectsContinue:
@@ -229,7 +246,15 @@ extension HTTPServer {
                     idleSince = .now()
                     sentContinue = false
                     let keepAlive = request.keepAlive
-                    guard let response = server.handler(request, self) else { return }  // streaming now
+                    guard let response = server.handler(request, self) else {
+                        if willAnswer {
+                            // Answered later; meanwhile no header deadline runs for the next one.
+                            willAnswer = false
+                            awaiting = (keepAlive, request.method == "HEAD", request.version == "HTTP/1.0")
+                            deadline?.cancel()
+                        }
+                        return  // streaming now, or answered later
+                    }
                     answer(response, keepAlive: keepAlive, head: request.method == "HEAD", http10: request.version == "HTTP/1.0")
                     armDeadline()
                 }
@@ -293,7 +318,7 @@ extension HTTPServer {
 
         private func timedOut() {
             // With output queued the wait is for the client to read: the send timeout's case.
-            if streaming || !output.isEmpty { return }
+            if streaming || awaiting != nil || !output.isEmpty { return }
             headerClock = false
             if input.isEmpty {
                 close()  // idle keep-alive connection

@@ -1,0 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FSWatch
+import HomelabCore
+
+/// The `(source, id)` pairs the log already holds, over a window of at least the last
+/// `minKeys` events or the last `minDays` days, whichever covers more (SPEC §4.1): a producer's
+/// retry — an agent that lost the answer to its post, a file dropped twice, the inbox files
+/// of a batch cut short by a crash — is counted as a duplicate instead of being logged again.
+///
+/// The window is rebuilt from the log's tail at start-up, so it survives restarts and world
+/// rebuilds without a file of its own to keep consistent with the log. Each pair is kept as
+/// 128 bits of a keyed hash (SipHash, with the key Swift picks at random per process): a
+/// collision — an event wrongly taken for a repeat — is a 2⁻¹²⁸ chance per pair, and a
+/// producer cannot pick ids to cause one without knowing the key.
+struct SeenEvents {
+    struct Key: Hashable {
+        let high: UInt64
+        let low: UInt64
+    }
+
+    static let minKeys = 1_000_000
+    static let minDays = 7
+
+    private var keys: Set<Key> = []
+    /// The keys in the order they were logged, with the day (since the epoch) of each: what is
+    /// forgotten first. `head` is the oldest still kept.
+    private var order: [Key] = []
+    private var days: [Int32] = []
+    private var head = 0
+
+    var count: Int { keys.count }
+
+    static func key(source: String, id: String) -> Key {
+        var source = source, id = id
+        return source.withUTF8 { source in id.withUTF8 { id in key(source: UnsafeRawBufferPointer(source), id: UnsafeRawBufferPointer(id)) } }
+    }
+
+    static func key(source: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer) -> Key {
+        // The same input under two prefixes: two independent 64-bit outputs. The length of the
+        // source keeps ("ab", "c") apart from ("a", "bc").
+        func hash(_ prefix: UInt8) -> UInt64 {
+            var hasher = Hasher()
+            hasher.combine(prefix)
+            hasher.combine(source.count)
+            hasher.combine(bytes: source)
+            hasher.combine(bytes: id)
+            return UInt64(bitPattern: Int64(hasher.finalize()))
+        }
+        return Key(high: hash(1), low: hash(2))
+    }
+
+    func contains(_ key: Key) -> Bool { keys.contains(key) }
+
+    /// Remembers a logged event's key; forgets the oldest ones the window no longer needs.
+    mutating func insert(_ key: Key, day: Int) {
+        guard keys.insert(key).inserted else { return }
+        order.append(key)
+        days.append(Int32(day))
+        while keys.count > Self.minKeys, Int(days[head]) < day - Self.minDays {
+            keys.remove(order[head])
+            head += 1
+        }
+        if head > 4096 && head > order.count / 2 {
+            order.removeFirst(head)
+            days.removeFirst(head)
+            head = 0
+        }
+    }
+
+    static func day(of timestamp: Timestamp) -> Int { Int(timestamp.secondsSinceEpoch / 86_400) }
+
+    static func day(named name: String) -> Int? {
+        Timestamp(rfc3339: name + "T00:00:00Z").map(day(of:))
+    }
+
+    /// The window as the log holds it: the keys of the segments that cover the last `minKeys`
+    /// events and the last `minDays` days. Lines are read as the observer writes them — `id`
+    /// and `source` first, `receivedat` last — without parsing the rest (a million lines take
+    /// well under a second); any other line is parsed whole.
+    static func load(from folder: String, lastSeq: Int, today: Int) throws(SystemError) -> SeenEvents {
+        var seen = SeenEvents()
+        let segments = EventLogFiles.segments(in: folder)
+        let byCount = segments.lastIndex { $0.firstSeq <= lastSeq - minKeys + 1 } ?? 0
+        let byDay = segments.firstIndex { (day(named: $0.day) ?? today) >= today - minDays } ?? segments.count
+        var lastDay: (name: [UInt8], day: Int) = ([], today)
+        for segment in segments[min(byCount, byDay)...] {
+            try forEachLine(of: segment.path) { line in
+                let found = fields(of: line) ?? LoggedEvent(line: line).map { event in
+                    (Array(event.source.utf8), Array(event.id.utf8), Array(event.receivedAt.utf8.prefix(10)))
+                }
+                guard let (source, id, dayName) = found else { return }
+                if dayName != lastDay.name { lastDay = (dayName, day(named: String(decoding: dayName, as: UTF8.self)) ?? today) }
+                seen.insert(source.withUnsafeBytes { source in id.withUnsafeBytes { id in key(source: source, id: id) } }, day: lastDay.day)
+            }
+        }
+        return seen
+    }
+
+    private static let head = Array(#"{"specversion":"1.0","id":""#.utf8)
+    private static let between = Array(#"","source":""#.utf8)
+    private static let receivedMarks = [Array(#""receivedat":""#.utf8), Array(#""receivedAt":""#.utf8)]
+    /// `2026-11-26T15:00:00.000Z`, as the observer stamps a batch.
+    private static let stampLength = 24
+
+    /// `source`, `id` and the day of receipt of a line the observer wrote, without escapes;
+    /// nil for anything else.
+    static func fields(of line: UnsafeBufferPointer<UInt8>) -> (source: [UInt8], id: [UInt8], day: [UInt8])? {
+        let tail = stampLength + 2  // the stamp, its closing quote and the object's brace
+        guard line.count > head.count + between.count + receivedMarks[0].count + tail,
+              line.starts(with: head), line[line.count - 2] == UInt8(ascii: "\""), line[line.count - 1] == UInt8(ascii: "}")
+        else { return nil }
+        let stamp = line.count - tail
+        let mark = UnsafeBufferPointer(rebasing: line[(stamp - receivedMarks[0].count)..<stamp])
+        guard receivedMarks.contains(where: { mark.elementsEqual($0) }) else { return nil }
+        func string(from start: Int) -> Int? {  // the index of the closing quote
+            var index = start
+            while index < stamp {
+                switch line[index] {
+                case UInt8(ascii: "\""): return index
+                case UInt8(ascii: "\\"): return nil
+                default: index += 1
+                }
+            }
+            return nil
+        }
+        guard let idEnd = string(from: head.count),
+              UnsafeBufferPointer(rebasing: line[idEnd..<min(idEnd + between.count, line.count)]).elementsEqual(between),
+              let sourceEnd = string(from: idEnd + between.count)
+        else { return nil }
+        return (Array(line[(idEnd + between.count)..<sourceEnd]), Array(line[head.count..<idEnd]), Array(line[stamp..<(stamp + 10)]))
+    }
+
+    /// Every complete line of a segment, read a megabyte at a time.
+    private static func forEachLine(of path: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) throws(SystemError) {
+        try FileDescriptor.open(path, O_RDONLY).closeAfter { (file) throws(SystemError) in
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            var kept = 0  // bytes of an unfinished line at the buffer's start
+            var offset = 0
+            while true {
+                if kept == buffer.count { buffer += [UInt8](repeating: 0, count: buffer.count) }  // a line longer than the buffer
+                let n = try systemCall("pread", path) {
+                    buffer.withUnsafeMutableBytes { pread(file.rawValue, $0.baseAddress! + kept, $0.count - kept, off_t(offset)) }
+                }
+                if n == 0 { return }
+                offset += n
+                let end = kept + n
+                var start = 0
+                buffer.withUnsafeBufferPointer { bytes in
+                    while let newline = bytes[start..<end].firstIndex(of: 0x0A) {
+                        body(UnsafeBufferPointer(rebasing: bytes[start..<newline]))
+                        start = newline + 1
+                    }
+                }
+                kept = end - start
+                if kept > 0 && start > 0 { buffer.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: $0.baseAddress! + start, count: kept) } }
+            }
+        }
+    }
+}
