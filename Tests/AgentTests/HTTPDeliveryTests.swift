@@ -37,6 +37,20 @@ import TestSupport
         #expect(fixture.counter("delivered") == 2)
     }
 
+    /// No polling: once everything is delivered, the loop sleeps until the heartbeat is due.
+    @Test func anIdleAgentDoesNotWakeUp() throws {
+        let fixture = try AgentFixture()
+        let server = try TestServer(reactor: fixture.reactor)
+        try start(fixture, server)
+        #expect(try fixture.turn { fixture.depth == 0 && server.accepted.count == 2 })
+        try fixture.turn(for: .milliseconds(100))
+        let started = MonotonicTime.now()
+        let ready = try fixture.reactor.runOnce(timeout: .milliseconds(700))
+        #expect(ready == 0)  // woken by nothing: the wait ran out
+        #expect(MonotonicTime.now() - started >= .milliseconds(650))
+        #expect(server.connections == 1)
+    }
+
     @Test func aServerThatIsDownIsRetriedWithBackOffAndNothingIsLost() throws {
         let fixture = try AgentFixture()
         let server = try TestServer(reactor: fixture.reactor)
