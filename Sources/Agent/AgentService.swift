@@ -84,7 +84,7 @@ public final class AgentService: Service, CollectorSink {
         writeStatus(stopped: true)
         spool?.close()
         let counters = delivery?.counters ?? Delivery.Counters()
-        logger.info("stopped: \(spooledCount) spooled, \(counters.delivered) delivered, \(spool?.depth ?? 0) left in the spool")
+        logger.info("stopped: \(spooledCount + (inbox?.forwarded ?? 0)) spooled, \(counters.delivered) delivered, \(spool?.depth ?? 0) left in the spool")
     }
 
     public func reload() {
@@ -95,10 +95,8 @@ public final class AgentService: Service, CollectorSink {
 
     /// Every period: the facts (reported if they changed), the heartbeat, the status.
     private func beat() {
-        checkFacts(force: reportedFacts == nil)
-        let event = InboxWriter(inbox: "", source: source).event(type: "node.heartbeat", subject: source, data: nil)
-        delivery.hold(event)
-        scheduleFlush()
+        // The status and the summary first: they say how the period ended, before this beat's
+        // own reports are spooled.
         writeStatus()
         let delivered = delivery.takeSummary()
         if delivered > 0 {
@@ -106,6 +104,10 @@ public final class AgentService: Service, CollectorSink {
             logger.info("delivered \(delivered) events in \(String(format2: seconds)) s; \(spool.depth) spooled (\(spool.bytes) bytes)")
         }
         lastSummary = MonotonicTime.now()
+        checkFacts(force: reportedFacts == nil)
+        let event = InboxWriter(inbox: "", source: source).event(type: "node.heartbeat", subject: source, data: nil)
+        delivery.hold(event)
+        scheduleFlush()
     }
 
     /// Samples the node; reports it if it changed materially since the last report (or `force`).
@@ -198,7 +200,7 @@ public final class AgentService: Service, CollectorSink {
             "connected": .bool(delivery.transport.isConnected && !delivery.isFailing),
             "lastDelivery": counters.lastDelivery.map { .string($0.iso8601Milliseconds) } ?? .null,
             "counters": .object([
-                "spooled": .int(spooledCount), "delivered": .int(counters.delivered), "duplicates": .int(counters.duplicates),
+                "spooled": .int(spooledCount + (inbox?.forwarded ?? 0)), "delivered": .int(counters.delivered), "duplicates": .int(counters.duplicates),
                 "rejected": .int(counters.rejected), "gaps": .int(spool.gaps), "heartbeats": .int(counters.heartbeats),
                 "requests": .int(counters.requests), "failures": .int(counters.failures),
                 "forwarded": .int(inbox?.forwarded ?? 0), "refused": .int(inbox?.refused ?? 0),

@@ -132,7 +132,12 @@ final class Delivery {
         backoff = Self.minBackoff
         batchLimit = min(Self.maxEvents, batchLimit * 2)
         acknowledged()
-        if spool.depth > 0 || heartbeat != nil { kickSoon() }
+        if spool.depth > 0 || heartbeat != nil {
+            kickSoon()
+        } else if batch.count >= 100 {
+            // A backlog is over: hand its buffers back so the steady RSS stays small.
+            Memory.returnFreedPages()
+        }
     }
 
     /// A refused event is acknowledged (it would never pass) but kept, with the reason.
