@@ -29,7 +29,8 @@ import TestSupport
         }, timeout: .seconds(20)))
         let log = fixture.loggedEvents()
         #expect(Set(ids(log)).count == log.count)  // each once
-        #expect(ids(log, type: "resource.observed").count == 2)  // the facts and the forwarded one
+        #expect(log.filter { $0["subject"] == .string("service/testnode/web") }.count == 1)
+        #expect(!log.filter { $0["subject"] == .string("node/testnode") && $0["type"] == .string("resource.observed") }.isEmpty)
         let node = try #require(WorldResource.read(fixture.root.worldFile(Subject(kind: "node", name: "testnode"))))
         #expect(node.1.source == "node/testnode")
         #expect(fixture.visibleSpoolFiles == [])
