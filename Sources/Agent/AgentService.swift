@@ -62,7 +62,7 @@ public final class AgentService: Service, CollectorSink {
             acknowledged()
         }
         inbox = try AgentInbox(path: settings.inbox, rejected: settings.rejected, node: settings.node, spool: spool, reactor: reactor,
-                               logger: logger) { [unowned self] in delivery.kick() }
+                               logger: logger, spooled: { [unowned self] in delivery.kick() }, full: { [unowned self] in noteFull() })
         try inbox.start()
         logger.info("agent for node/\(settings.node): delivering to \(transport.target) (\(transport.kind)); spool \(settings.spool) "
             + "holds \(spool.depth) events (\(spool.bytes) bytes, cap \(settings.spoolMaxBytes >> 20) MiB, \(spool.gaps) gaps so far); inbox \(settings.inbox)")
@@ -147,15 +147,19 @@ public final class AgentService: Service, CollectorSink {
         if spooled {
             spooledCount += 1
         } else {
-            if full == nil, spool.isFull {
-                full = (MonotonicTime.now(), spool.gaps)
-                logger.warning("spool full (\(spool.bytes) bytes, cap \(spool.maxBytes >> 20) MiB, \(spool.depth) events waiting for \(delivery.transport.target)): "
-                    + "container and node reports are counted as gaps, not spooled, until deliveries make room")
-            }
+            if spool.isFull { noteFull() }
             spool.countGaps(1)
         }
         scheduleFlush()
         return spooled
+    }
+
+    /// The spool reached its cap: said once, until it has room again.
+    private func noteFull() {
+        guard full == nil else { return }
+        full = (MonotonicTime.now(), spool.gaps)
+        logger.warning("spool full (\(spool.bytes) bytes, cap \(spool.maxBytes >> 20) MiB, \(spool.depth) events waiting for \(delivery.transport.target)): "
+            + "container and node reports are counted as gaps, not spooled, and inbox files wait in \(settings.inbox), until deliveries make room")
     }
 
     /// One `fdatasync` for everything spooled in this loop turn, then delivery.
@@ -180,10 +184,13 @@ public final class AgentService: Service, CollectorSink {
         if let full {
             self.full = nil
             let seconds = (MonotonicTime.now() - full.since).milliseconds / 1000
-            logger.info("spool has room again after \(String(format2: seconds)) s: \(spool.gaps - full.gaps) reports were not spooled; "
-                + "taking a fresh Docker snapshot and reporting the node's facts afresh")
-            collector?.resnapshot()
-            checkFacts(force: true)
+            let gaps = spool.gaps - full.gaps
+            logger.info("spool has room again after \(String(format2: seconds)) s: \(gaps) reports were not spooled"
+                + (gaps > 0 ? "; taking a fresh Docker snapshot and reporting the node's facts afresh" : ""))
+            if gaps > 0 {
+                collector?.resnapshot()
+                checkFacts(force: true)
+            }
         }
         if inbox.waitingForRoom { inbox.rescan() }
     }
