@@ -105,6 +105,22 @@ import TestSupport
         #expect(try fixture.turn { fixture.depth == 0 && server.accepted.count == 2 })
     }
 
+    @Test func a403KeepsTheSpoolAndA413HalvesTheBatch() throws {
+        let fixture = try AgentFixture()
+        let server = try TestServer(reactor: fixture.reactor)
+        server.unavailable = true
+        try start(fixture, server)
+        for _ in 1...9 { fixture.drop() }
+        #expect(try fixture.turn { fixture.depth == 10 && server.requests.count >= 2 })
+        let before = server.requests.count
+        server.script = [.status(403, #"{"error":"not this node's"}"#), .status(413, "")]
+        server.unavailable = false
+        #expect(try fixture.turn { fixture.depth == 0 })
+        let sizes = server.requests[before...].map { $0.events.filter { $0["type"] != .string("node.heartbeat") }.count }
+        #expect(Array(sizes.prefix(4)) == [10, 10, 5, 5])  // refused whole, too large, then in halves
+        #expect(server.accepted.filter { $0["type"] == .string("resource.observed") }.count == 10)
+    }
+
     @Test func aRejectedEventIsAcknowledgedAndKeptWithItsReason() throws {
         let fixture = try AgentFixture()
         let server = try TestServer(reactor: fixture.reactor)
