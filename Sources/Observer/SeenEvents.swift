@@ -85,14 +85,21 @@ struct SeenEvents {
         let byCount = segments.lastIndex { $0.firstSeq <= lastSeq - minKeys + 1 } ?? 0
         let byDay = segments.firstIndex { (day(named: $0.day) ?? today) >= today - minDays } ?? segments.count
         var lastDay: (name: [UInt8], day: Int) = ([], today)
+        func add(source: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, dayName: UnsafeBufferPointer<UInt8>) {
+            if !dayName.elementsEqual(lastDay.name) { lastDay = (Array(dayName), day(named: String(decoding: dayName, as: UTF8.self)) ?? today) }
+            seen.insert(key(source: source, id: id), day: lastDay.day)
+        }
         for segment in segments[min(byCount, byDay)...] {
             try forEachLine(of: segment.path) { line in
-                let found = fields(of: line) ?? LoggedEvent(line: line).map { event in
-                    (Array(event.source.utf8), Array(event.id.utf8), Array(event.receivedAt.utf8.prefix(10)))
+                if let (source, id, dayName) = fields(of: line) {
+                    add(source: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[source])),
+                        id: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[id])), dayName: UnsafeBufferPointer(rebasing: line[dayName]))
+                } else if let event = LoggedEvent(line: line) {
+                    var (source, id, received) = (event.source, event.id, event.receivedAt)
+                    source.withUTF8 { source in id.withUTF8 { id in received.withUTF8 { received in
+                        add(source: UnsafeRawBufferPointer(source), id: UnsafeRawBufferPointer(id), dayName: UnsafeBufferPointer(rebasing: received.prefix(10)))
+                    } } }
                 }
-                guard let (source, id, dayName) = found else { return }
-                if dayName != lastDay.name { lastDay = (dayName, day(named: String(decoding: dayName, as: UTF8.self)) ?? today) }
-                seen.insert(source.withUnsafeBytes { source in id.withUnsafeBytes { id in key(source: source, id: id) } }, day: lastDay.day)
             }
         }
         return seen
@@ -104,9 +111,9 @@ struct SeenEvents {
     /// `2026-11-26T15:00:00.000Z`, as the observer stamps a batch.
     private static let stampLength = 24
 
-    /// `source`, `id` and the day of receipt of a line the observer wrote, without escapes;
-    /// nil for anything else.
-    static func fields(of line: UnsafeBufferPointer<UInt8>) -> (source: [UInt8], id: [UInt8], day: [UInt8])? {
+    /// Where `source`, `id` and the day of receipt are in a line the observer wrote, without
+    /// escapes; nil for anything else.
+    static func fields(of line: UnsafeBufferPointer<UInt8>) -> (source: Range<Int>, id: Range<Int>, day: Range<Int>)? {
         let tail = stampLength + 2  // the stamp, its closing quote and the object's brace
         guard line.count > head.count + between.count + receivedMarks[0].count + tail,
               line.starts(with: head), line[line.count - 2] == UInt8(ascii: "\""), line[line.count - 1] == UInt8(ascii: "}")
@@ -129,7 +136,7 @@ struct SeenEvents {
               UnsafeBufferPointer(rebasing: line[idEnd..<min(idEnd + between.count, line.count)]).elementsEqual(between),
               let sourceEnd = string(from: idEnd + between.count)
         else { return nil }
-        return (Array(line[(idEnd + between.count)..<sourceEnd]), Array(line[head.count..<idEnd]), Array(line[stamp..<(stamp + 10)]))
+        return ((idEnd + between.count)..<sourceEnd, head.count..<idEnd, stamp..<(stamp + 10))
     }
 
     /// Every complete line of a segment, read a megabyte at a time.

@@ -110,7 +110,7 @@ import HomelabCore
                                     extensions: [("traceparent", .string("00-1"))])
             let line = Array(event.line.dropLast())
             return line.withUnsafeBufferPointer { SeenEvents.fields(of: $0) }.map {
-                (String(decoding: $0.source, as: UTF8.self), String(decoding: $0.id, as: UTF8.self), String(decoding: $0.day, as: UTF8.self))
+                (String(decoding: line[$0.source], as: UTF8.self), String(decoding: line[$0.id], as: UTF8.self), String(decoding: line[$0.day], as: UTF8.self))
             }
         }
         #expect(fields("e-1")! == ("node/nas", "e-1", "2026-11-30"))
