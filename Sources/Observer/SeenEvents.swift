@@ -22,15 +22,25 @@ struct SeenEvents {
 
     static let minKeys = 1_000_000
     static let minDays = 7
+    /// The window's own bounds (smaller ones in tests).
+    let minKeys: Int
+    let minDays: Int
 
-    private var keys: Set<Key> = []
+    init(minKeys: Int = SeenEvents.minKeys, minDays: Int = SeenEvents.minDays) {
+        self.minKeys = minKeys
+        self.minDays = minDays
+    }
+
     /// The keys in the order they were logged, with the day (since the epoch) of each: what is
-    /// forgotten first. `head` is the oldest still kept.
-    private var order: [Key] = []
-    private var days: [Int32] = []
+    /// forgotten first. A ring: `head` is the oldest, `count` are kept; it doubles when full.
+    private var order = [Key](repeating: Key(high: 0, low: 0), count: 1024)
+    private var days = [Int32](repeating: 0, count: 1024)
     private var head = 0
-
-    var count: Int { keys.count }
+    private(set) var count = 0
+    /// An open-addressing index over the ring (slot → ring position + 1; 0 is empty), linear
+    /// probing, at most half full: 4 bytes a slot, where a `Set<Key>` takes 16 and the ring
+    /// would still be needed for the order. About 28 MB at a million pairs.
+    private var slots = [UInt32](repeating: 0, count: 2048)
 
     static func key(source: String, id: String) -> Key {
         var source = source, id = id
@@ -51,22 +61,73 @@ struct SeenEvents {
         return Key(high: hash(1), low: hash(2))
     }
 
-    func contains(_ key: Key) -> Bool { keys.contains(key) }
+    func contains(_ key: Key) -> Bool { find(key) != nil }
 
     /// Remembers a logged event's key; forgets the oldest ones the window no longer needs.
     mutating func insert(_ key: Key, day: Int) {
-        guard keys.insert(key).inserted else { return }
-        order.append(key)
-        days.append(Int32(day))
-        while keys.count > Self.minKeys, Int(days[head]) < day - Self.minDays {
-            keys.remove(order[head])
-            head += 1
+        guard find(key) == nil else { return }
+        if count == order.count { grow() }
+        let position = (head + count) & (order.count - 1)
+        order[position] = key
+        days[position] = Int32(day)
+        count += 1
+        place(position)
+        while count > minKeys, Int(days[head]) < day - minDays { removeOldest() }
+    }
+
+    private var mask: Int { slots.count - 1 }
+
+    private func home(_ key: Key) -> Int { Int(truncatingIfNeeded: key.low) & mask }
+
+    /// The slot that holds `key`, if any.
+    private func find(_ key: Key) -> Int? {
+        var slot = home(key)
+        while slots[slot] != 0 {
+            if order[Int(slots[slot]) - 1] == key { return slot }
+            slot = (slot + 1) & mask
         }
-        if head > 4096 && head > order.count / 2 {
-            order.removeFirst(head)
-            days.removeFirst(head)
-            head = 0
+        return nil
+    }
+
+    private mutating func place(_ position: Int) {
+        var slot = home(order[position])
+        while slots[slot] != 0 { slot = (slot + 1) & mask }
+        slots[slot] = UInt32(position + 1)
+    }
+
+    /// Forgets the oldest key: its slot is emptied by backward-shift deletion, so lookups never
+    /// meet a tombstone.
+    private mutating func removeOldest() {
+        var hole = find(order[head])!
+        slots[hole] = 0
+        var slot = (hole + 1) & mask
+        while slots[slot] != 0 {
+            let wanted = home(order[Int(slots[slot]) - 1])
+            // Move it back into the hole unless its home lies cyclically in (hole, slot].
+            let stays = hole <= slot ? (wanted > hole && wanted <= slot) : (wanted > hole || wanted <= slot)
+            if !stays {
+                slots[hole] = slots[slot]
+                slots[slot] = 0
+                hole = slot
+            }
+            slot = (slot + 1) & mask
         }
+        head = (head + 1) & (order.count - 1)
+        count -= 1
+    }
+
+    /// Twice the ring, laid out from its start, and an index twice as large.
+    private mutating func grow() {
+        let capacity = order.count * 2
+        var newOrder = [Key](repeating: Key(high: 0, low: 0), count: capacity)
+        var newDays = [Int32](repeating: 0, count: capacity)
+        for index in 0..<count {
+            newOrder[index] = order[(head + index) & (order.count - 1)]
+            newDays[index] = days[(head + index) & (order.count - 1)]
+        }
+        (order, days, head) = (newOrder, newDays, 0)
+        slots = [UInt32](repeating: 0, count: capacity * 2)
+        for position in 0..<count { place(position) }
     }
 
     static func day(of timestamp: Timestamp) -> Int { Int(timestamp.secondsSinceEpoch / 86_400) }
@@ -85,14 +146,21 @@ struct SeenEvents {
         let byCount = segments.lastIndex { $0.firstSeq <= lastSeq - minKeys + 1 } ?? 0
         let byDay = segments.firstIndex { (day(named: $0.day) ?? today) >= today - minDays } ?? segments.count
         var lastDay: (name: [UInt8], day: Int) = ([], today)
+        func add(source: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, dayName: UnsafeBufferPointer<UInt8>) {
+            if !dayName.elementsEqual(lastDay.name) { lastDay = (Array(dayName), day(named: String(decoding: dayName, as: UTF8.self)) ?? today) }
+            seen.insert(key(source: source, id: id), day: lastDay.day)
+        }
         for segment in segments[min(byCount, byDay)...] {
             try forEachLine(of: segment.path) { line in
-                let found = fields(of: line) ?? LoggedEvent(line: line).map { event in
-                    (Array(event.source.utf8), Array(event.id.utf8), Array(event.receivedAt.utf8.prefix(10)))
+                if let (source, id, dayName) = fields(of: line) {
+                    add(source: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[source])),
+                        id: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[id])), dayName: UnsafeBufferPointer(rebasing: line[dayName]))
+                } else if let event = LoggedEvent(line: line) {
+                    var (source, id, received) = (event.source, event.id, event.receivedAt)
+                    source.withUTF8 { source in id.withUTF8 { id in received.withUTF8 { received in
+                        add(source: UnsafeRawBufferPointer(source), id: UnsafeRawBufferPointer(id), dayName: UnsafeBufferPointer(rebasing: received.prefix(10)))
+                    } } }
                 }
-                guard let (source, id, dayName) = found else { return }
-                if dayName != lastDay.name { lastDay = (dayName, day(named: String(decoding: dayName, as: UTF8.self)) ?? today) }
-                seen.insert(source.withUnsafeBytes { source in id.withUnsafeBytes { id in key(source: source, id: id) } }, day: lastDay.day)
             }
         }
         return seen
@@ -104,9 +172,9 @@ struct SeenEvents {
     /// `2026-11-26T15:00:00.000Z`, as the observer stamps a batch.
     private static let stampLength = 24
 
-    /// `source`, `id` and the day of receipt of a line the observer wrote, without escapes;
-    /// nil for anything else.
-    static func fields(of line: UnsafeBufferPointer<UInt8>) -> (source: [UInt8], id: [UInt8], day: [UInt8])? {
+    /// Where `source`, `id` and the day of receipt are in a line the observer wrote, without
+    /// escapes; nil for anything else.
+    static func fields(of line: UnsafeBufferPointer<UInt8>) -> (source: Range<Int>, id: Range<Int>, day: Range<Int>)? {
         let tail = stampLength + 2  // the stamp, its closing quote and the object's brace
         guard line.count > head.count + between.count + receivedMarks[0].count + tail,
               line.starts(with: head), line[line.count - 2] == UInt8(ascii: "\""), line[line.count - 1] == UInt8(ascii: "}")
@@ -129,7 +197,7 @@ struct SeenEvents {
               UnsafeBufferPointer(rebasing: line[idEnd..<min(idEnd + between.count, line.count)]).elementsEqual(between),
               let sourceEnd = string(from: idEnd + between.count)
         else { return nil }
-        return (Array(line[(idEnd + between.count)..<sourceEnd]), Array(line[head.count..<idEnd]), Array(line[stamp..<(stamp + 10)]))
+        return ((idEnd + between.count)..<sourceEnd, head.count..<idEnd, stamp..<(stamp + 10))
     }
 
     /// Every complete line of a segment, read a megabyte at a time.
