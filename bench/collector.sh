@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Docker collector figures: `docker stop` → pending docker-start in actions/pending/, p50/p99
 # over CYCLES stop/start cycles of a real container, through the release build of the
-# collector, observer and supervisor (the path an operator's stopped container takes).
+# agent (its Docker collector, delivering with --inbox as on the VPS), the observer and the
+# supervisor (the path an operator's stopped container takes).
 #
 # usage: bench/collector.sh [CYCLES=50] [WORK=/var/tmp/homelab-bench]
 CYCLES=${1:-50}; WORK=${2:-/var/tmp/homelab-bench}
@@ -25,7 +26,8 @@ docker run -d --init --name "$CONTAINER" "$RUNTIME_IMAGE" sleep infinity >/dev/n
 export HOMELAB_ROOT=$RUN/root HOMELAB_REPO=$RUN/repo
 pids=()
 for service in observer supervisor; do "$HOMELAB" "$service" 2>"$RUN/$service.log" & pids+=($!); done
-"$HOMELAB" collect docker --host bench 2>"$RUN/collector.log" & pids+=($!)
+mkdir -p "$RUN/root/inbox" "$RUN/root/state"
+HOMELAB_NODE=bench HOMELAB_AGENT_SPOOL=$RUN/spool "$HOMELAB" agent --inbox "$RUN/root/inbox" 2>"$RUN/collector.log" & pids+=($!)
 trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; docker rm -f "$CONTAINER" >/dev/null 2>&1' EXIT
 until grep -q "snapshot:" "$RUN/collector.log" 2>/dev/null && [ -e "$RUN/root/world/container/bench/$CONTAINER.json" ]; do sleep 0.05; done
 result=$(python3 bench/docker_cycles.py "$RUN/root" "$CONTAINER" bench "$CYCLES")
@@ -33,4 +35,4 @@ collector_rss=$(awk '/VmHWM/ { print $2 }' "/proc/${pids[2]}/status")
 echo
 echo "== summary"
 echo "$result"
-echo "collector peak RSS $((collector_rss / 1024)) MB"
+echo "agent (collector) peak RSS $((collector_rss / 1024)) MB"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes N valid event-log lines (resource.observed over R resources) as 64 MiB segments
 under ROOT/events/2026-11-20/, for the replay benchmark. Each block of 100 events shares a
-receivedAt, as a batch would."""
+receivedat, as a batch would."""
 import os
 import sys
 
@@ -19,7 +19,7 @@ for seq in range(1, n + 1):
     stamp = "2026-11-20T%02d:%02d:%02d.%03dZ" % (block // 36000 % 24, block // 600 % 60, block // 10 % 60, block % 10 * 100)
     line = ('{"specversion":"1.0","id":"replay-%d","source":"node/bench","type":"resource.observed",'
             '"subject":"container/bench/r%d","time":"%s","data":{"state":"running","image":"bench/app:1.%d",'
-            '"health":"healthy","n":%d},"seq":%d,"receivedAt":"%s"}\n') % (seq, seq % resources, stamp, seq % 97, seq, seq, stamp)
+            '"health":"healthy","n":%d},"seq":%d,"receivedat":"%s"}\n') % (seq, seq % resources, stamp, seq % 97, seq, seq, stamp)
     out.write(line)
     size += len(line)
 out.close()

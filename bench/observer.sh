@@ -98,6 +98,14 @@ d=$RUN/replay; mkdir -p "$d/root/inbox" "$d/root/state"
 python3 bench/gen_log.py "$d/root" "$REPLAY_N" "$RESOURCES"
 replay=$(HOMELAB_ROOT=$d/root "$PROBE" run "$REPLAY_N" "observer:$d/root/state" -- "$HOMELAB" observer 2>>"$d/root.log" || true)
 echo "homelab  $replay"
+echo "-- restart on that log: the de-duplication window read back from it"
+HOMELAB_ROOT=$d/root HOMELAB_HEARTBEAT_SECONDS=1 "$HOMELAB" observer 2>>"$d/restart.log" &
+obs=$!
+until grep -q "watching" "$d/restart.log" 2>/dev/null; do sleep 0.05; done
+rss_window=$(awk '/VmRSS/ { print $2 }' "/proc/$obs/status")
+stop "$obs"
+window=$(sed -n 's/.*de-duplication window: \([0-9]*\) event keys from the log in \([0-9.]*\) ms.*/\1 keys in \2 ms/p' "$d/restart.log" | tail -1)
+echo "homelab  $window, RSS $((rss_window / 1024)) MB with the window"
 
 echo
 echo "== summary (same run)"
@@ -110,4 +118,5 @@ for p in p50_us p99_us; do
   echo "latency $p: homelab $s; c floor $c; shell $sh → $(ratio "$s" "$c")× the floor, $(ratio "$s" "$sh")× the shell (goal p99 < 1000 us)"
 done
 echo "replay:       $(field total_s "$replay") s for $REPLAY_N events = $(field events_per_s "$replay") events/s, peak RSS $(( $(field peak_rss_kb "$replay") / 1024 )) MB (goal ≥ 100000 events/s)"
+echo "restart:      de-duplication window of $window; RSS $((rss_window / 1024)) MB holding it"
 echo "observer RSS: $((rss_steady / 1024)) MB steady after the live burst (peak $((rss_peak / 1024)) MB; goal ≤ 15 MB steady)"

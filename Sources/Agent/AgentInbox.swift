@@ -25,6 +25,8 @@ final class AgentInbox {
     private let logger: Logger
     /// Called after a batch was spooled: deliver it.
     private let spooled: () -> Void
+    /// Called when a file found the spool full.
+    private let full: () -> Void
     private var watch: DirectoryWatch?
     private var queue: [String] = []
     private var queued: Set<String> = []
@@ -36,13 +38,15 @@ final class AgentInbox {
     private(set) var forwarded = 0
     private(set) var refused = 0
 
-    init(path: String, rejected: String, node: String, spool: Spool, reactor: Reactor, logger: Logger, spooled: @escaping () -> Void) throws {
+    init(path: String, rejected: String, node: String, spool: Spool, reactor: Reactor, logger: Logger,
+         spooled: @escaping () -> Void, full: @escaping () -> Void) throws {
         folder = try DropFolder(path: path, provenance: .node(node))
         self.rejected = RejectedFolder(path: rejected)
         self.spool = spool
         self.reactor = reactor
         self.logger = logger
         self.spooled = spooled
+        self.full = full
     }
 
     /// Watches the folder; the files already there come first (the watch's start-up scan).
@@ -75,7 +79,8 @@ final class AgentInbox {
     private func schedule() {
         guard !scheduled, !queue.isEmpty else { return }
         scheduled = true
-        reactor.runSoon { [unowned self] in
+        reactor.runSoon { [weak self] in
+            guard let self else { return }
             scheduled = false
             let names = Array(queue.prefix(Self.maxBatch))
             queue.removeFirst(names.count)
@@ -109,6 +114,7 @@ final class AgentInbox {
                             taken.append(name)
                         } else {
                             waitingForRoom = true  // this file and the rest wait for `rescan`
+                            full()
                         }
                     } catch {
                         logger.error("cannot spool \(folder.path)/\(name): \(error); it stays in the inbox")

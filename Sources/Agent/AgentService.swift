@@ -55,14 +55,14 @@ public final class AgentService: Service, CollectorSink {
         let transport: Transport
         switch settings.delivery {
         case .inbox(let path): transport = InboxTransport(inbox: path, source: source)
-        case .server(let url): transport = HTTPTransport(server: url, token: settings.token!, reactor: reactor, logger: logger)
+        case .server(let url): transport = HTTPTransport(server: url, token: settings.token!, reactor: reactor, logger: logger, timeout: settings.requestTimeout)
         }
         let rejected = RejectedFolder(path: settings.rejected)
         delivery = Delivery(spool: spool, transport: transport, reactor: reactor, logger: logger, rejected: rejected) { [unowned self] in
             acknowledged()
         }
         inbox = try AgentInbox(path: settings.inbox, rejected: settings.rejected, node: settings.node, spool: spool, reactor: reactor,
-                               logger: logger) { [unowned self] in delivery.kick() }
+                               logger: logger, spooled: { [unowned self] in delivery.kick() }, full: { [unowned self] in noteFull() })
         try inbox.start()
         logger.info("agent for node/\(settings.node): delivering to \(transport.target) (\(transport.kind)); spool \(settings.spool) "
             + "holds \(spool.depth) events (\(spool.bytes) bytes, cap \(settings.spoolMaxBytes >> 20) MiB, \(spool.gaps) gaps so far); inbox \(settings.inbox)")
@@ -84,7 +84,7 @@ public final class AgentService: Service, CollectorSink {
         writeStatus(stopped: true)
         spool?.close()
         let counters = delivery?.counters ?? Delivery.Counters()
-        logger.info("stopped: \(spooledCount) spooled, \(counters.delivered) delivered, \(spool?.depth ?? 0) left in the spool")
+        logger.info("stopped: \(spooledCount + (inbox?.forwarded ?? 0)) spooled, \(counters.delivered) delivered, \(spool?.depth ?? 0) left in the spool")
     }
 
     public func reload() {
@@ -95,9 +95,8 @@ public final class AgentService: Service, CollectorSink {
 
     /// Every period: the facts (reported if they changed), the heartbeat, the status.
     private func beat() {
-        checkFacts(force: reportedFacts == nil)
-        let event = InboxWriter(inbox: "", source: source).event(type: "node.heartbeat", subject: source, data: nil)
-        delivery.beat(event)
+        // The status and the summary first: they say how the period ended, before this beat's
+        // own reports are spooled.
         writeStatus()
         let delivered = delivery.takeSummary()
         if delivered > 0 {
@@ -105,6 +104,10 @@ public final class AgentService: Service, CollectorSink {
             logger.info("delivered \(delivered) events in \(String(format2: seconds)) s; \(spool.depth) spooled (\(spool.bytes) bytes)")
         }
         lastSummary = MonotonicTime.now()
+        checkFacts(force: reportedFacts == nil)
+        let event = InboxWriter(inbox: "", source: source).event(type: "node.heartbeat", subject: source, data: nil)
+        delivery.hold(event)
+        scheduleFlush()
     }
 
     /// Samples the node; reports it if it changed materially since the last report (or `force`).
@@ -144,22 +147,27 @@ public final class AgentService: Service, CollectorSink {
         if spooled {
             spooledCount += 1
         } else {
-            if full == nil, spool.isFull {
-                full = (MonotonicTime.now(), spool.gaps)
-                logger.warning("spool full (\(spool.bytes) bytes, cap \(spool.maxBytes >> 20) MiB, \(spool.depth) events waiting for \(delivery.transport.target)): "
-                    + "container and node reports are counted as gaps, not spooled, until deliveries make room")
-            }
+            if spool.isFull { noteFull() }
             spool.countGaps(1)
         }
         scheduleFlush()
         return spooled
     }
 
+    /// The spool reached its cap: said once, until it has room again.
+    private func noteFull() {
+        guard full == nil else { return }
+        full = (MonotonicTime.now(), spool.gaps)
+        logger.warning("spool full (\(spool.bytes) bytes, cap \(spool.maxBytes >> 20) MiB, \(spool.depth) events waiting for \(delivery.transport.target)): "
+            + "container and node reports are counted as gaps, not spooled, and inbox files wait in \(settings.inbox), until deliveries make room")
+    }
+
     /// One `fdatasync` for everything spooled in this loop turn, then delivery.
     private func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
-        reactor.runSoon { [unowned self] in
+        reactor.runSoon { [weak self] in
+            guard let self, spool != nil else { return }
             flushScheduled = false
             do {
                 try spool.sync()
@@ -176,10 +184,13 @@ public final class AgentService: Service, CollectorSink {
         if let full {
             self.full = nil
             let seconds = (MonotonicTime.now() - full.since).milliseconds / 1000
-            logger.info("spool has room again after \(String(format2: seconds)) s: \(spool.gaps - full.gaps) reports were not spooled; "
-                + "taking a fresh Docker snapshot and reporting the node's facts afresh")
-            collector?.resnapshot()
-            checkFacts(force: true)
+            let gaps = spool.gaps - full.gaps
+            logger.info("spool has room again after \(String(format2: seconds)) s: \(gaps) reports were not spooled"
+                + (gaps > 0 ? "; taking a fresh Docker snapshot and reporting the node's facts afresh" : ""))
+            if gaps > 0 {
+                collector?.resnapshot()
+                checkFacts(force: true)
+            }
         }
         if inbox.waitingForRoom { inbox.rescan() }
     }
@@ -196,14 +207,14 @@ public final class AgentService: Service, CollectorSink {
             "connected": .bool(delivery.transport.isConnected && !delivery.isFailing),
             "lastDelivery": counters.lastDelivery.map { .string($0.iso8601Milliseconds) } ?? .null,
             "counters": .object([
-                "spooled": .int(spooledCount), "delivered": .int(counters.delivered), "duplicates": .int(counters.duplicates),
+                "spooled": .int(spooledCount + (inbox?.forwarded ?? 0)), "delivered": .int(counters.delivered), "duplicates": .int(counters.duplicates),
                 "rejected": .int(counters.rejected), "gaps": .int(spool.gaps), "heartbeats": .int(counters.heartbeats),
                 "requests": .int(counters.requests), "failures": .int(counters.failures),
                 "forwarded": .int(inbox?.forwarded ?? 0), "refused": .int(inbox?.refused ?? 0),
             ]),
             "spool": .object([
                 "path": .string(settings.spool), "depth": .int(spool.depth), "bytes": .int(spool.bytes),
-                "maxBytes": .int(spool.maxBytes), "full": .bool(full != nil),
+                "maxBytes": .int(spool.maxBytes), "full": .bool(spool.isFull),
             ]),
         ]
         details["docker"] = collector.map { .object($0.statusDetails) } ?? .string("off")

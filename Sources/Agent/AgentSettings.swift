@@ -27,6 +27,8 @@ public struct AgentSettings: Sendable {
     public var docker: Bool
     /// What the docker CLI runs with (PATH, DOCKER_HOST, DOCKER_CONFIG, …).
     public var environment: [String: String]
+    /// How long a request to the server may take, connecting included.
+    public var requestTimeout = Duration.seconds(30)
 
     public static let defaultSpool = "/var/lib/homelab-agent"
     public static let defaultSpoolMaxMB = 256
@@ -63,7 +65,7 @@ public struct AgentSettings: Sendable {
             case .success(let parsed): delivery = .server(parsed)
             }
             if let text = value("HOMELAB_AGENT_TOKEN") {
-                guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+                guard AgentToken.isHeaderSafe(text) else {
                     throw fail("HOMELAB_AGENT_TOKEN", "holds spaces or control characters")
                 }
                 token = AgentToken(value: text)

@@ -24,11 +24,13 @@ public struct AgentToken: Sendable {
     }
 
     private static func read(_ file: String) -> String? {
-        guard let bytes = FileContents.read(file, limit: 4096) else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
-        // A header value: no line breaks or controls could reach the request.
-        guard !text.isEmpty, text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else { return nil }
+        guard let text = TokenFile.read(file), isHeaderSafe(text) else { return nil }
         return text
+    }
+
+    /// Printable ASCII without spaces: nothing that could end or bend the request's header.
+    static func isHeaderSafe(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F }
     }
 }
 

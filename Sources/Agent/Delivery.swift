@@ -7,7 +7,9 @@ import HomelabCore
 /// back-off from 100 ms doubling to 2 s. Nothing waits on a timer while the receiver answers.
 final class Delivery {
     static let maxEvents = EventValidation.maxBatchEvents
-    static let maxBytes = 1 << 20
+    /// The spooled lines of one request: the server takes at most 1 MiB of body, which also
+    /// holds a comma per event, the brackets and the heartbeat.
+    static let maxBytes = (1 << 20) - (16 << 10)
     static let minBackoff = Duration.milliseconds(100)
     static let maxBackoff = Duration.seconds(2)
 
@@ -52,10 +54,10 @@ final class Delivery {
         retry = reactor.timer { [unowned self] in kick() }
     }
 
-    /// The newest heartbeat replaces any unsent one, and goes with the next delivery.
-    func beat(_ event: [UInt8]) {
+    /// The newest heartbeat replaces any unsent one, and goes with the next delivery (the
+    /// caller kicks once what it spooled in this turn is durable, so both go together).
+    func hold(_ event: [UInt8]) {
         heartbeat = event
-        kick()
     }
 
     /// Sends what is waiting, unless a delivery is in flight or backing off (each ends by
@@ -93,7 +95,8 @@ final class Delivery {
     func kickSoon() {
         guard !kickScheduled else { return }
         kickScheduled = true
-        reactor.runSoon { [unowned self] in
+        reactor.runSoon { [weak self] in
+            guard let self else { return }
             kickScheduled = false
             kick()
         }
@@ -129,7 +132,12 @@ final class Delivery {
         backoff = Self.minBackoff
         batchLimit = min(Self.maxEvents, batchLimit * 2)
         acknowledged()
-        if spool.depth > 0 || heartbeat != nil { kickSoon() }
+        if spool.depth > 0 || heartbeat != nil {
+            kickSoon()
+        } else if batch.count >= 100 {
+            // A backlog is over: hand its buffers back so the steady RSS stays small.
+            Memory.returnFreedPages()
+        }
     }
 
     /// A refused event is acknowledged (it would never pass) but kept, with the reason.
@@ -139,7 +147,7 @@ final class Delivery {
         let id = event?["id"]?.string ?? "unknown"
         logger.warning("\(transport.target) rejected event \(id) (\(event?["type"]?.string ?? "?") \(event?["subject"]?.string ?? "")): \(reason); kept in \(rejected.path)")
         do {
-            try rejected.record(Array(line) + [0x0A], name: Self.fileName(id), reason: Rejection(reason), at: time)
+            try rejected.keep(Array(line) + [0x0A], as: Self.fileName(id), reason: Rejection(reason), at: time)
         } catch {
             logger.error("cannot keep the rejected event \(id) in \(rejected.path): \(error)")
         }

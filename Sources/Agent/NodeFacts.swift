@@ -47,7 +47,7 @@ struct NodeFacts: Equatable {
         var disks = JSONObject()
         for disk in self.disks { disks[disk.path] = .object(["totalBytes": .int(disk.totalBytes), "usedPercent": .int(disk.usedPercent)]) }
         object["disks"] = .object(disks)
-        if let dockerVersion { object["dockerVersion"] = .string(dockerVersion) }
+        if let dockerVersion { object["docker"] = .string(dockerVersion) }
         object["agentVersion"] = .string(agentVersion)
         object["agent"] = .object(["transport": .string(transport), "spooled": .int(spooled), "gaps": .int(gaps)])
         return object

@@ -80,6 +80,7 @@ public final class ObserverService: Service {
         ]
         let loading = MonotonicTime.now()
         seen = try SeenEvents.load(from: root.events, lastSeq: log.lastSeq, today: SeenEvents.day(of: .now()))
+        Memory.returnFreedPages()  // the smaller rings the window grew out of
         logger.info("de-duplication window: \(seen.count) event keys from the log in \(String(format2: (MonotonicTime.now() - loading).milliseconds)) ms")
         try recoverWorld()
         watches = try folders.map { folder throws(SystemError) in

@@ -14,12 +14,11 @@ import HomelabCore
 /// file — it does so only once the batch is durable in the log — and each event's result is
 /// read off the log: an event whose line appeared after the file was written is `accepted`;
 /// one that did not was already logged, a `duplicate` (an agent's retry after a lost answer).
-/// A post the observer has not taken within `durableWait` is answered 503; its file stays and
+/// A post the observer has not taken within `Settings.ingestWait` is answered 503; its file stays and
 /// is logged later, and the client's retry is then answered `duplicate`.
 final class EventIngest {
     static let path = "/api/events"
     static let maxBody = 1 << 20
-    static let durableWait = Duration.seconds(30)
     static let structured = "application/cloudevents+json"
     static let batched = "application/cloudevents-batch+json"
 
@@ -56,6 +55,10 @@ final class EventIngest {
         var accepted = 0
         var duplicates = 0
         var rejected = 0
+
+        var json: JSONObject {
+            ["lastPost": .string(lastPost.iso8601Milliseconds), "accepted": .int(accepted), "duplicates": .int(duplicates), "rejected": .int(rejected)]
+        }
     }
 
     private unowned let ui: UIService
@@ -148,7 +151,7 @@ final class EventIngest {
         for key in keys { waiting[key, default: []].append(post) }
         connection.answerLater()
         connection.onClose = { [unowned self] in forget(post) }
-        post.timer = ui.reactor?.timer(after: Self.durableWait) { [unowned self] in
+        post.timer = ui.reactor?.timer(after: ui.settings.ingestWait) { [unowned self] in
             forget(post)
             post.connection.onClose = nil
             post.connection.respond(HTTPResponse(status: 503, headers: [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")],

@@ -14,6 +14,7 @@ enum Metrics {
         let observer = ObserverCounters(ServiceStatus.read("observer", root: root)?.counters ?? [:])
         metric("homelab_events_ingested_total", "Events accepted into the log.", "counter", [("", String(observer.accepted))])
         metric("homelab_events_rejected_total", "Inbox files rejected.", "counter", [("", String(observer.rejected))])
+        metric("homelab_events_duplicates_total", "Events not logged again: their (source, id) was already in the log.", "counter", [("", String(observer.duplicates))])
         metric("homelab_inotify_overflows_total", "Observer inbox queue overflows (each followed by a rescan).", "counter", [("", String(observer.inotifyOverflows))])
         metric("homelab_world_seq", "Last event folded into the world.", "gauge", [("", JSONWriter.string(summary["world"]?["seq"] ?? .int(0)))])
         metric("homelab_resources", "World resources by kind.", "gauge",
@@ -38,6 +39,21 @@ enum Metrics {
         metric("homelab_service_up", "Whether each service's heartbeat is fresh (1) or not (0).", "gauge",
                (summary["services"]?.object ?? [:]).map { ("service=\"\($0.key)\"", $0.value["up"]?.bool == true ? "1" : "0") })
         let now = Timestamp.now()
+        let nodes = (summary["nodes"]?.object ?? [:]).sorted { $0.key < $1.key }
+        metric("homelab_node_last_seen_age_seconds", "Seconds since each node was last heard from.", "gauge", nodes.compactMap { name, node in
+            guard let seen = node["lastSeen"]?.string.flatMap(Timestamp.init(rfc3339:)) else { return nil }
+            return ("node=\"\(name)\"", String(format2: seen.seconds(until: now)))
+        })
+        metric("homelab_node_stale", "Whether each node is stale in the drift report (1) or not (0).", "gauge",
+               nodes.map { ("node=\"\($0.key)\"", $0.value["stale"]?.bool == true ? "1" : "0") })
+        metric("homelab_agent_spooled_events", "Events waiting in each node agent's spool, as it last reported.", "gauge",
+               nodes.compactMap { name, node in node["agent"]?["spooled"]?.int.map { ("node=\"\(name)\"", String($0)) } })
+        metric("homelab_agent_gaps_total", "Times each node agent's spool was full and it stopped spooling (then sent a fresh snapshot).", "counter",
+               nodes.compactMap { name, node in node["agent"]?["gaps"]?.int.map { ("node=\"\(name)\"", String($0)) } })
+        metric("homelab_agent_posted_events_total", "Events each node's agent posted to this UI since it started, by result.", "counter", nodes.flatMap { name, node -> [(labels: String, value: String)] in
+            guard let delivery = node["delivery"]?.object else { return [] }
+            return ["accepted", "duplicates", "rejected"].map { ("node=\"\(name)\",result=\"\($0)\"", JSONWriter.string(delivery[$0] ?? .int(0))) }
+        })
         metric("homelab_heartbeat_age_seconds", "Seconds since each service's last heartbeat.", "gauge", ServiceHeartbeat.reported(root: root).compactMap { name in
             guard let at = ServiceHeartbeat.last(name, root: root) else { return nil }
             return ("service=\"\(name)\"", String(format2: at.seconds(until: now)))

@@ -15,6 +15,8 @@ public final class UIService: Service {
         /// `HOMELAB_UI_AUTH=all`: reads need the token too.
         public var protectReads = false
         public var http = HTTPServer.Settings()
+        /// How long `POST /api/events` waits for the observer to log what it took (then 503).
+        public var ingestWait: Duration = .seconds(30)
         public init() {}
     }
 
@@ -290,7 +292,7 @@ public final class UIService: Service {
     /// second, for the services' heartbeat ages).
     func summary() -> [UInt8] {
         if let cache = summaryCache, MonotonicTime.now() - cache.at < .seconds(1) { return cache.bytes }
-        let bytes = Summary.build(root: root, heartbeatSeconds: heartbeatSeconds)
+        let bytes = Summary.build(root: root, heartbeatSeconds: heartbeatSeconds, deliveries: ingest.deliveries.mapValues(\.json))
         summaryCache = (bytes, MonotonicTime.now())
         return bytes
     }

@@ -51,6 +51,16 @@ enum StatusText {
             "\(name) " + (service["up"]?.bool == true ? "up" : "DOWN")
         }
         lines.append("services  " + services.joined(separator: ", "))
+        let now = Timestamp.now()
+        for (index, (name, node)) in (summary["nodes"]?.object ?? [:]).sorted(by: { $0.key < $1.key }).enumerated() {
+            var parts = [name]
+            if let seen = node["lastSeen"]?.string.flatMap(Timestamp.init(rfc3339:)) { parts.append("seen \(Self.age(seen.seconds(until: now))) ago") }
+            if node["stale"]?.bool == true { parts.append("STALE") }
+            if let spooled = node["agent"]?["spooled"]?.int, spooled > 0 { parts.append("\(spooled) spooled") }
+            if let gaps = node["agent"]?["gaps"]?.int, gaps > 0 { parts.append("\(gaps) gaps") }
+            if let os = node["facts"]?["os"]?.string { parts.append(os) }
+            lines.append((index == 0 ? "nodes     " : "          ") + parts.joined(separator: ", "))
+        }
         if let last = summary["lastEvent"]?.object {
             lines.append("last      event \(JSONWriter.string(last["seq"] ?? .null)) \(last["type"]?.string ?? "?") at \(last["receivedAt"]?.string ?? "?")")
         } else {
@@ -64,6 +74,14 @@ enum StatusText {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func age(_ seconds: Double) -> String {
+        switch seconds {
+        case ..<120: "\(Int(max(0, seconds))) s"
+        case ..<7200: "\(Int(seconds / 60)) min"
+        default: "\(Int(seconds / 3600)) h"
+        }
     }
 
     /// The pending actions, oldest proposal first.

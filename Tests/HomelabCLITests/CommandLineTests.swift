@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Testing
+import TestSupport
 
 @Suite(.timeLimit(.minutes(5))) struct CommandLineTests {
     @Test func noCommandPrintsUsageAndExits2() throws {
@@ -52,5 +53,26 @@ import Testing
         #expect(status == 0)
         #expect(child.standardError.contains("watch: SIGTERM, stopping"))
         #expect(child.standardError.contains("watch: stopped after"))
+    }
+
+    /// `homelab agent-token NODE` makes a 0600 token once, then shows the same one; the token is
+    /// the last word of the last line.
+    @Test func agentTokenIsMadeOnceThenShown() throws {
+        let folder = TemporaryFolder("agent-token")
+        let environment = ["HOMELAB_ROOT": folder.path + "/root"]
+        let (status, output, _) = try HomelabProcess.run(["agent-token", "nas"], environment: environment)
+        #expect(status == 0)
+        let token = String(output.split(separator: "\n").last?.split(separator: " ").last ?? "")
+        #expect(token.count >= 32)
+        let path = folder.path + "/root/secrets/agents/nas.token"
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == token + "\n")
+        var info = stat()
+        #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        let (again, shown, _) = try HomelabProcess.run(["agent-token", "nas"], environment: environment)
+        #expect(again == 0)
+        #expect(shown.split(separator: "\n").last?.split(separator: " ").last.map(String.init) == token)
+        let (bad, _, errors) = try HomelabProcess.run(["agent-token", "../etc"], environment: environment)
+        #expect(bad == 2)
+        #expect(errors.contains("is not a node name"))
     }
 }

@@ -64,6 +64,7 @@ import Testing
         #expect(statusCode == 0)
         #expect(status.contains("services  observer up, supervisor up, executor up, ui up"), "\(status)")
         #expect(status.contains("done 1"))
+        #expect(status.contains("\nnodes     "), "\(status)")
         let (healthy, _, _) = try HomelabProcess.run(["health", "executor"], environment: environment)
         #expect(healthy == 0)
 

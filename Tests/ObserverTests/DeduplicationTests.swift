@@ -100,4 +100,50 @@ import HomelabCore
         let reasons = listDirectory(fixture.root.rejected).filter { $0.name.hasSuffix(".reason.json") }
         #expect(reasons.map(\.name) == ["100-x.jsonl.line3.json.reason.json"])
     }
+
+    /// The start-up read takes `source`, `id` and the day straight from lines the observer
+    /// wrote, and leaves anything with an escape to the parser.
+    @Test func theWindowsFastReadAgreesWithTheParser() {
+        func fields(_ id: String, source: String = "node/nas") -> (String, String, String)? {
+            let event = LoggedEvent(seq: 7, id: id, source: source, type: "custom.thing", subject: "x", time: "2026-11-29T23:59:59Z",
+                                    receivedAt: "2026-11-30T05:41:32.123Z", data: .object(["a": .string("\"}")]),
+                                    extensions: [("traceparent", .string("00-1"))])
+            let line = Array(event.line.dropLast())
+            return line.withUnsafeBufferPointer { SeenEvents.fields(of: $0) }.map {
+                (String(decoding: line[$0.source], as: UTF8.self), String(decoding: line[$0.id], as: UTF8.self), String(decoding: line[$0.day], as: UTF8.self))
+            }
+        }
+        #expect(fields("e-1")! == ("node/nas", "e-1", "2026-11-30"))
+        #expect(fields("with \"quote\"") == nil)
+        #expect(fields("x", source: "a\\b") == nil)
+        #expect(SeenEvents.key(source: "ab", id: "c") != SeenEvents.key(source: "a", id: "bc"))
+    }
+
+    /// The window against a plain model: every key of the last `minKeys`, or of the last
+    /// `minDays` days, is known; older ones are forgotten in order — through growth of the ring
+    /// and index, and deletions that shift probe chains back.
+    @Test func theWindowKeepsWhatItMustAndForgetsInOrder() {
+        var seen = SeenEvents(minKeys: 300, minDays: 2)
+        var generator = SeededGenerator(seed: fuzzBaseSeed())
+        var model: [(key: SeenEvents.Key, day: Int)] = []
+        var oldest = 0  // model[oldest...] is what the window must hold
+        var day = 100
+        for step in 0..<20_000 {
+            if step % 1500 == 0 { day += 1 }
+            // Few distinct low bits: long probe chains, so deletions must shift them right.
+            let key = SeenEvents.Key(high: generator.next(), low: generator.next() & 0x3FFF)
+            seen.insert(key, day: day)
+            model.append((key, day))
+            while model.count - oldest > 300, model[oldest].day < day - 2 { oldest += 1 }
+            if step % 997 == 0 {
+                #expect(seen.count == model.count - oldest)
+                #expect(model[oldest...].allSatisfy { seen.contains($0.key) })
+            }
+        }
+        #expect(seen.count == model.count - oldest)
+        #expect(model[oldest...].allSatisfy { seen.contains($0.key) })
+        #expect(model[..<oldest].filter { seen.contains($0.key) }.count < 5)  // forgotten (bar a key drawn twice)
+        seen.insert(model[oldest].key, day: day)  // already known: nothing changes
+        #expect(seen.count == model.count - oldest)
+    }
 }

@@ -7,6 +7,7 @@ import TestSupport
 import FSWatch
 import HomelabCore
 @testable import UI
+import Observer
 
 /// `POST /api/events` (SPEC §7, §11) against a real UI and observer on one loop: answers only
 /// once the events are in the log, one result per event, and the token decides who may speak.
@@ -91,5 +92,66 @@ import HomelabCore
         unlink(fixture.root.agentToken("nas"))
         #expect(post([auth, Self.single], event("r2")) == 401)
         #expect(logged(fixture) == ["node/nas r1"])
+    }
+
+    /// `/summary` and `/metrics` show each node: last heard from, its facts, its agent's spool
+    /// and gaps as reported, and what it posted here.
+    @Test func theSummaryShowsEveryNodeAndItsAgent() throws {
+        let fixture = try UIFixture(observer: true)
+        let auth = "Authorization: Bearer \(token(fixture, "nas"))"
+        let facts = #"{"specversion":"1.0","type":"resource.observed","source":"node/nas","id":"f1","subject":"node/nas","data":{"os":"Debian GNU/Linux 12 (bookworm)","cpus":4,"agent":{"transport":"http","spooled":3,"gaps":1}}}"#
+        let heartbeat = #"{"specversion":"1.0","type":"node.heartbeat","source":"node/nas","id":"h1","subject":"node/nas"}"#
+        #expect(fixture.request("POST", "/api/events", headers: [auth, Self.batch], body: "[\(facts),\(heartbeat)]").0 == 200)
+        var nas: [String: Any] = [:]
+        for _ in 0..<40 where nas["delivery"] == nil {
+            // The summary is cached for a second at most.
+            let response = fixture.request("GET", "/summary").1
+            let body = response[response.range(of: "\r\n\r\n")!.upperBound...]
+            let summary = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            nas = (summary?["nodes"] as? [String: Any])?["nas"] as? [String: Any] ?? [:]
+            if nas["delivery"] == nil { usleep(100_000) }
+        }
+        #expect((nas["facts"] as? [String: Any])?["os"] as? String == "Debian GNU/Linux 12 (bookworm)")
+        #expect((nas["agent"] as? [String: Any])?["gaps"] as? Int == 1)
+        #expect((nas["delivery"] as? [String: Any])?["accepted"] as? Int == 2)
+        #expect(nas["lastSeen"] is String)
+        let metrics = fixture.request("GET", "/metrics").1
+        #expect(metrics.contains(#"homelab_agent_gaps_total{node="nas"} 1"#))
+        #expect(metrics.contains(#"homelab_agent_spooled_events{node="nas"} 3"#))
+        #expect(metrics.contains(#"homelab_agent_posted_events_total{node="nas",result="accepted"} 2"#))
+    }
+
+    /// With no observer to take the events, the post is answered 503 and its file stays; once
+    /// an observer logs it, the client's retry is answered `duplicate`: nothing lost, nothing twice.
+    @Test func aPostTheObserverHasNotTakenIs503AndItsRetryADuplicate() throws {
+        let fixture = try UIFixture(ingestWait: .milliseconds(300))
+        let auth = "Authorization: Bearer \(token(fixture, "nas"))"
+        let body = "[" + event("w1") + "," + event("w2") + "]"
+        let (status, response) = fixture.request("POST", "/api/events", headers: [auth, Self.batch], body: body)
+        #expect(status == 503)
+        #expect(response.contains("Retry-After: 1"))
+        #expect(listDirectory(fixture.root.posted).filter { !$0.name.hasPrefix(".") }.count == 1)
+
+        // An observer of its own, as a restarted one would be, takes the file.
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let configuration = try Configuration(environment: ["HOMELAB_ROOT": fixture.root.path, "HOMELAB_HEARTBEAT_SECONDS": "3600"])
+        let observer = ObserverService(configuration: configuration, logger: Logger(service: "observer", level: .error))
+        try observer.start(on: reactor)
+        defer { observer.shutdown() }
+        #expect(try reactor.run(until: { logged(fixture).count == 2 }, timeout: .seconds(10)))
+        #expect(try reactor.run(until: { listDirectory(fixture.root.posted).isEmpty }, timeout: .seconds(10)))
+
+        // The retry goes through the observer again (answered only once it has looked).
+        nonisolated(unsafe) var retry: (Int, String) = (0, "")
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            retry = fixture.request("POST", "/api/events", headers: [auth, Self.batch], body: body)
+            done.signal()
+        }
+        #expect(try reactor.run(until: { done.wait(timeout: .now()) == .success }, timeout: .seconds(10)))
+        #expect(retry.0 == 200)
+        #expect(results(retry.1).map { $0["status"] as? String } == ["duplicate", "duplicate"])
+        #expect(logged(fixture) == ["node/nas w1", "node/nas w2"])
     }
 }

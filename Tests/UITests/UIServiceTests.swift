@@ -20,7 +20,7 @@ final class UIFixture: @unchecked Sendable {
     let client: TestServer.Type = TestServer.self
 
     /// `observer`: an observer on the same loop, for what needs the log written (`POST /api/events`).
-    init(protectReads: Bool = false, sendTimeout: Duration = .seconds(60), observer: Bool = false) throws {
+    init(protectReads: Bool = false, sendTimeout: Duration = .seconds(60), observer: Bool = false, ingestWait: Duration = .seconds(30)) throws {
         root = RuntimeRoot(folder.path + "/root")
         try root.create()
         let ready = DispatchSemaphore(value: 0)
@@ -31,6 +31,7 @@ final class UIFixture: @unchecked Sendable {
         settings.token = "s3cret"
         settings.protectReads = protectReads
         settings.http.sendTimeout = sendTimeout
+        settings.ingestWait = ingestWait
         let frozen = settings
         let done = self.done
         Thread.detachNewThread {

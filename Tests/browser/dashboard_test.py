@@ -97,7 +97,16 @@ try:
         step = wait(approval, 2, "the approval in world/action/a1b2c3.json")[0]
         assert step["actor"] == "dashboard", step
 
+    def a_node_appears_with_its_facts():
+        facts = {"os": "Debian GNU/Linux 12 (bookworm)", "kernel": "6.1.0", "cpus": 4, "agent": {"transport": "http", "spooled": 0, "gaps": 2}}
+        subprocess.run([binary, "emit", "--type", "resource.observed", "--source", "node/nas", "--subject", "node/nas",
+                        "--data", json.dumps(facts)], env=env, check=True, stdout=subprocess.DEVNULL)
+        row = lambda: driver.find_element(By.CSS_SELECTOR, "#nodes tr[data-node='nas']").text
+        wait(lambda: driver.find_elements(By.CSS_SELECTOR, "#nodes tr[data-node='nas']") and "2 gaps" in row(), 2, "node nas in the Nodes panel")
+        assert "Debian GNU/Linux 12 (bookworm)" in row() and "4 CPUs" in row(), row()
+
     check("the page loads with no console errors", loads_without_console_errors)
+    check("a node's facts and its agent's gaps appear in the Nodes panel", a_node_appears_with_its_facts)
     check("an event dropped into the inbox appears within 1 s without reload", event_appears_live)
     check("the operator signs in and approves", approve_with_the_token)
     time.sleep(0.3)
@@ -153,4 +162,4 @@ finally:
         service.wait(5)
     shutil.rmtree(base, ignore_errors=True)
 
-checks.finish(expected=4)
+checks.finish(expected=5)

@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""`homelab collect docker` and the Docker actions against real containers on a real engine.
+"""`homelab agent`'s Docker collector and the Docker actions against real containers on a real engine.
 
     python3 Tests/docker/collector_test.py HOMELAB_BINARY
 
-Runs the observer, supervisor, executor and the collector as processes on a temporary runtime
-root, with an inventory that wants two small containers running (the example catalog's
-docker-start, through a docker context named after the test host). Checks: a stopped
-container is proposed a docker-start within 2 s; approved, the executor starts it, the
-collector reports it running, the drift is gone and the action is in done/; a container
-removed by hand is `missing` drift; a collector restarted while containers change corrects
-the world with its snapshot; with --inbox it delivers into any folder; a collector that
-loses the engine reconnects and catches up.
+Runs the observer, supervisor, executor and the agent (`homelab agent --inbox ROOT/inbox`, as
+on the VPS) as processes on a temporary runtime root, with an inventory that wants two small
+containers running (the example catalog's docker-start, through a docker context named after
+the test host). Checks: a stopped container is proposed a docker-start within 2 s; approved,
+the executor starts it, the agent reports it running, the drift is gone and the action is in
+done/; a container removed by hand is `missing` drift; an agent restarted while containers
+change corrects the world with its snapshot; with --inbox it delivers into any folder, and its
+spool is left with hidden files only; an agent that loses the engine reconnects and catches up.
 Prints "collector: N passed, N failed"."""
 
 import json
@@ -97,8 +97,16 @@ def run_container(name):
     docker("run", "-d", "--init", "--name", name, image, "sleep", "infinity")
 
 
+def start_agent(extra_env=None):
+    """The VPS's agent: the collector inside it, delivering into the runtime root's inbox."""
+    start("collector", "agent", "--inbox", os.path.join(root, "inbox"),
+          extra_env=dict({"HOMELAB_NODE": host, "HOMELAB_AGENT_SPOOL": os.path.join(base, "spool")}, **(extra_env or {})))
+
+
 def setup():
     os.makedirs(os.path.join(inventory, "resources"))
+    os.makedirs(os.path.join(root, "inbox"))
+    os.makedirs(os.path.join(root, "state"))
     shutil.copytree(os.path.join(repo_checkout, "examples", "inventory", "actions"), os.path.join(inventory, "actions"))
     for name in (web, db):
         with open(os.path.join(inventory, "resources", name + ".json"), "w") as file:
@@ -112,7 +120,7 @@ def setup():
     run_container(db)
     for service in ("observer", "supervisor", "executor"):
         start(service, service)
-    start("collector", "collect", "docker", "--host", host)
+    start_agent()
     wait(lambda: (observed(web) or {}).get("state") == "running" and (observed(db) or {}).get("state") == "running", 10,
          "both containers running in the world")
     wait(lambda: os.path.exists(os.path.join(root, "state", "drift.json")) and not drift_of(web) and not drift_of(db), 5, "no drift")
@@ -130,7 +138,7 @@ def test_stop_is_proposed_approved_started_and_healed():
     result = wait(lambda: (read(os.path.join(root, "actions", "done", action["id"] + ".json")) or {}).get("result"), 30, "the action in done/")
     assert result["exitCode"] == 0, result
     assert docker("inspect", "-f", "{{.State.Status}}", web) == "running"
-    wait(lambda: (observed(web) or {}).get("state") == "running", 5, "the collector to report it running")
+    wait(lambda: (observed(web) or {}).get("state") == "running", 5, "the agent to report it running")
     wait(lambda: not drift_of(web) and not pending_for(web), 5, "the drift to be gone")
 
 
@@ -140,22 +148,23 @@ def test_removed_by_hand_is_missing():
     wait(lambda: [d for d in drift_of(db) if d["kind"] == "missing"], 5, "missing drift")
 
 
-def test_restarted_collector_snapshot_corrects_the_world():
+def test_restarted_agent_snapshot_corrects_the_world():
     stop("collector")
     docker("rm", "-f", web)          # gone while nobody watched
     run_container(extra)             # new while nobody watched
     assert observed(web) is not None and observed(extra) is None
-    start("collector", "collect", "docker", "--host", host)
+    start_agent()
     wait(lambda: observed(web) is None and (observed(extra) or {}).get("state") == "running", 10, "the snapshot to correct the world")
     wait(lambda: [d for d in drift_of(web) if d["kind"] == "missing"], 5, "missing drift for the removed one")
 
 
 def test_delivery_into_any_folder():
     """On another node: into a folder a file transport carries to the VPS inbox."""
-    spool = os.path.join(base, "spool")
+    spool = os.path.join(base, "drop-folder")
     os.makedirs(spool)
-    log = open(os.path.join(base, "spool-collector.log"), "w")
-    other = subprocess.Popen([binary, "collect", "docker", "--host", "nas", "--inbox", spool], env=env, stderr=log)
+    log = open(os.path.join(base, "nas-agent.log"), "w")
+    other = subprocess.Popen([binary, "agent", "--inbox", spool], stderr=log,
+                             env=dict(env, HOMELAB_NODE="nas", HOMELAB_AGENT_SPOOL=os.path.join(base, "nas-spool")))
     try:
         def snapshot():
             for name in os.listdir(spool):
@@ -169,6 +178,8 @@ def test_delivery_into_any_folder():
     finally:
         other.send_signal(signal.SIGTERM)
         assert other.wait(5) == 0
+    left = sorted(name for name in os.listdir(os.path.join(base, "nas-spool")) if not name.startswith("."))
+    assert left == ["inbox", "rejected"], left
 
 
 class EngineProxy:
@@ -228,17 +239,18 @@ def test_engine_lost_and_back_reconnects_and_catches_up():
     stop("collector")
     proxy = EngineProxy(os.path.join(base, "engine.sock"))
     proxy.up()
-    start("collector", "collect", "docker", "--host", host, extra_env={"DOCKER_HOST": "unix://" + proxy.path})
+    start_agent(extra_env={"DOCKER_HOST": "unix://" + proxy.path})
     log = os.path.join(base, "collector.log")
     snapshots = lambda: open(log).read().count("snapshot: ")
     before = snapshots()
     wait(lambda: snapshots() > before, 10, "the first snapshot through the proxy")
     proxy.down()
-    wait(lambda: "event stream ended" in open(log).read(), 5, "the collector to notice the engine is gone")
+    wait(lambda: "event stream ended" in open(log).read(), 5, "the agent to notice the engine is gone")
     docker("stop", extra)            # changes while the engine is unreachable for the collector
     time.sleep(1.5)                  # a retry or two fails meanwhile
     proxy.up()
     wait(lambda: snapshots() > before + 1, 40, "a reconnect and a new snapshot")
+    assert "agent for node/%s" % host in open(log).read()
     wait(lambda: (observed(extra) or {}).get("state") == "exited", 5, "the world to catch up")
     run_container(web)
     wait(lambda: (observed(web) or {}).get("state") == "running", 5, "live events again after the reconnect")
@@ -250,9 +262,9 @@ try:
     if checks.results[-1][1] is None:
         check("docker stop → pending docker-start within 2 s → approve → started → drift gone, action done", test_stop_is_proposed_approved_started_and_healed)
         check("a container removed by hand → missing drift", test_removed_by_hand_is_missing)
-        check("a restarted collector's snapshot corrects the world", test_restarted_collector_snapshot_corrects_the_world)
-        check("--inbox FOLDER: the snapshot lands in any folder, as node/HOST", test_delivery_into_any_folder)
-        check("the engine lost and back: the collector reconnects and catches up", test_engine_lost_and_back_reconnects_and_catches_up)
+        check("a restarted agent's snapshot corrects the world", test_restarted_agent_snapshot_corrects_the_world)
+        check("--inbox FOLDER: the snapshot lands in any folder, as node/HOST; the spool drains", test_delivery_into_any_folder)
+        check("the engine lost and back: the agent reconnects and catches up", test_engine_lost_and_back_reconnects_and_catches_up)
 finally:
     if checks.failed:
         for name in ("collector", "observer", "supervisor", "executor"):

@@ -1,9 +1,10 @@
 import FSWatch
 
 /// `/summary` (SPEC §7) and `homelab status`: what the world index, the drift report, the
-/// action folders, the services' heartbeats and the log's last line say, in one object.
+/// action folders, the services' heartbeats, the nodes and the log's last line say, in one object.
 public enum Summary {
-    public static func build(root: RuntimeRoot, heartbeatSeconds: Int, now: Timestamp = .now()) -> [UInt8] {
+    /// `deliveries`: what the UI saw each node's agent post (by node), merged into `nodes`.
+    public static func build(root: RuntimeRoot, heartbeatSeconds: Int, now: Timestamp = .now(), deliveries: [String: JSONObject] = [:]) -> [UInt8] {
         let index = WorldIndex.read(root.worldIndex)
         let report = DriftReport.read(root.driftReport)
 
@@ -26,6 +27,7 @@ public enum Summary {
             "drift": .object(["total": .int(report?.entries.count ?? 0), "byKind": .object(drift)]),
             "actions": .object(actions),
             "services": .object(services),
+            "nodes": .object(nodes(root: root, report: report, deliveries: deliveries)),
         ]
         if let last = EventLogCursor.lastEvent(in: root.events) {
             summary["lastEvent"] = .object(["seq": .int(last.seq), "type": .string(last.type), "receivedAt": .string(last.receivedAt)])
@@ -33,5 +35,24 @@ public enum Summary {
             summary["lastEvent"] = .null
         }
         return JSONWriter.encode(.object(summary))
+    }
+
+    /// Every node in the world (SPEC §11): when it was last heard from, whether that is stale,
+    /// its facts as its agent reported them (the agent's own spool depth and gaps among them),
+    /// and what the UI saw it post.
+    static func nodes(root: RuntimeRoot, report: DriftReport?, deliveries: [String: JSONObject]) -> JSONObject {
+        let stale = Set((report?.entries ?? []).filter { $0.drift.kind == .stale && $0.drift.subject.kind == "node" }.map(\.drift.subject.name))
+        var nodes = JSONObject()
+        for entry in listDirectory(root.worldFolder(kind: "node")) where entry.kind == .regular && entry.name.hasSuffix(".json") && !entry.name.hasPrefix(".") {
+            guard let (subject, resource) = WorldResource.read(root.worldFolder(kind: "node") + "/" + entry.name) else { continue }
+            let facts = resource.observedObject
+            var node: JSONObject = [
+                "lastSeen": .string(resource.lastSeen), "stale": .bool(stale.contains(subject.name)), "facts": .object(facts),
+            ]
+            if let agent = facts["agent"] { node["agent"] = agent }
+            if let delivery = deliveries[subject.name] { node["delivery"] = .object(delivery) }
+            nodes[subject.name] = .object(node)
+        }
+        return nodes
     }
 }

@@ -8,7 +8,21 @@ async function getJSON(path) { const r = await fetch(path, {cache: "no-store"});
 
 function renderSummary(s) {
   $("seq").textContent = s.world.seq;
+  renderNodes(s.nodes);
   $("services").innerHTML = Object.entries(s.services).map(([name, v]) => `<span class="badge ${v.up ? "up" : "down"}" data-service="${text(name)}">${text(name)}</span>`).join(" ");
+}
+function ago(iso) {
+  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  return s < 120 ? `${Math.round(s)} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+}
+function renderNodes(nodes) {
+  $("nodes").tBodies[0].innerHTML = Object.keys(nodes || {}).sort().map((name) => {
+    const n = nodes[name], f = n.facts || {}, a = n.agent || {}, d = n.delivery;
+    const disks = Object.entries(f.disks || {}).map(([m, v]) => `${text(m)} ${text(v.usedPercent)}%`).join(", ");
+    const usage = [f.loadPercent != null ? `load ${text(f.loadPercent)}%` : "", f.memory ? `mem ${text(f.memory.usedPercent)}%` : "", disks].filter(Boolean).join(" · ");
+    const agent = [a.transport ? text(a.transport) : "", a.spooled ? `${text(a.spooled)} spooled` : (a.transport ? "spool empty" : ""), a.gaps ? `<span class="stale">${text(a.gaps)} gaps</span>` : "", d ? `last post ${ago(d.lastPost)}` : ""].filter(Boolean).join(" · ");
+    return `<tr data-node="${text(name)}"><td><code>${text(name)}</code></td><td class="${n.stale ? "stale" : ""}">${n.stale ? "STALE · " : ""}${text(ago(n.lastSeen))}</td><td>${text([f.os, f.kernel, f.cpus ? f.cpus + " CPUs" : "", f.docker ? "Docker " + f.docker : ""].filter(Boolean).join(" · "))}</td><td>${usage}</td><td>${agent || '<span class="muted">no agent</span>'}</td></tr>`;
+  }).join("") || `<tr><td colspan="5" class="muted">no nodes reported yet</td></tr>`;
 }
 function renderDrift(d) {
   $("revision").textContent = d.desiredRevision || "–";
