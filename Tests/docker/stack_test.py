@@ -252,7 +252,7 @@ def test_the_vps_agent_reports_its_node():
                 return json.load(file)
         except (OSError, ValueError):
             return None
-    resource = wait(lambda: (node() or {}).get("observed"), 30, "world/node/vps.json with the node's facts")
+    resource = wait(lambda: (node() or {}).get("observed") and node(), 30, "world/node/vps.json with the node's facts")
     facts = resource["observed"]
     for key in ("hostname", "kernel", "cpus"):
         assert facts.get(key), "node/vps has no %s: %s" % (key, facts)

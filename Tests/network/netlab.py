@@ -14,7 +14,10 @@ order given) is joined to the VPS by its own veth pair, 198.18.i.1 (VPS side, `t
 partitions one node. Each node namespace holds its own bridge `hlbr0` (198.19.i.1/24, made
 before its dockerd starts and given to it as --bridge; never --bridge=none, which would make a
 second daemon delete the host's docker0), and a dockerd with its own --data-root,
---exec-root, --pidfile and socket, --iptables=false --ip-masq=false.
+--exec-root, --pidfile and socket, --iptables=false --ip-masq=false, and the networks it makes
+from 198.19.16i.0/20. Test containers run with --network none; `lab.enable_egress(node)` lets
+containers on the engine's networks reach the VPS (forwarding and a masquerade rule inside the
+node's namespace, as a node's own Docker would), for a compose-deployed agent.
 
 `ip netns exec` gives the process a mount namespace of its own with a fresh /sys, which
 has no cgroup hierarchies: the engine's start script mounts the host's hierarchies again (as
@@ -114,10 +117,11 @@ class Engine:
         script = os.path.join(self.folder, "dockerd.sh")
         with open(script, "w") as file:
             file.write("set -e\n" + "\n".join(_cgroup_mounts()) + "\n")
+            # Networks the engine makes (a compose project's) come from 198.19.16i.0/20, inside 198.18.0.0/15 too.
             file.write("exec dockerd --data-root %s --exec-root %s --pidfile %s -H %s --bridge=hlbr0 --iptables=false "
-                       "--ip-masq=false --ip-forward=false --userland-proxy=false\n" % (
+                       "--ip-masq=false --ip-forward=false --userland-proxy=false --default-address-pool base=%s,size=24\n" % (
                            os.path.join(self.folder, "data"), os.path.join(self.folder, "exec"),
-                           os.path.join(self.folder, "dockerd.pid"), self.host))
+                           os.path.join(self.folder, "dockerd.pid"), self.host, self.lab.pool(self.node)))
         self.process = self.lab.spawn(self.lab.namespace(self.node), "dockerd-" + self.node, ["sh", script], log=self.log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -150,7 +154,8 @@ class Engine:
 class Lab:
     def __init__(self, nodes=("nas", "pi"), image=None, base=None, verbose=True):
         self.nodes = list(nodes)
-        self.image = image
+        assert len(self.nodes) <= 15, "at most 15 nodes (198.19.i.0/24 bridges, 198.19.16i.0/20 pools)"
+        self.images = [image] if isinstance(image, str) else list(image or [])
         self.verbose = verbose
         self.id = "hl%04x" % (os.getpid() & 0xffff)
         self.base = base or tempfile.mkdtemp(prefix="hlnet-", dir="/tmp")   # short: unix socket paths ≤ 107 bytes
@@ -176,6 +181,10 @@ class Lab:
 
     def vps_url(self, port):
         return "http://%s:%d" % (self.vps_address, port)
+
+    def pool(self, node):
+        """The address pool of the networks `node`'s engine makes."""
+        return "198.19.%d.0/20" % (16 * self.index(node))
 
     # --- life --------------------------------------------------------------------------
     def __enter__(self):
@@ -251,13 +260,14 @@ class Lab:
         if failures:
             raise failures[0]
         self._save_state()
-        if self.image:
+        if self.images:
             tar = os.path.join(self.base, "image.tar")
-            run(["docker", "save", "-o", tar, self.image], timeout=300)
+            run(["docker", "save", "-o", tar] + self.images, timeout=600)
             for node in self.nodes:
                 self.engines[node].load(tar)
             os.remove(tar)
-        self.say("%d engines up%s in %.1f s" % (len(self.nodes), " with " + self.image if self.image else "", time.monotonic() - started))
+        self.say("%d engines up%s in %.1f s" % (len(self.nodes), " with " + ", ".join(self.images) if self.images else "",
+                                                time.monotonic() - started))
 
     def link(self, node):
         return "to-" + node
@@ -326,6 +336,15 @@ class Lab:
 
     def heal(self, node):
         run(["ip", "-n", self.namespace(VPS), "link", "set", self.link(node), "up"])
+
+    def enable_egress(self, node):
+        """Lets containers on `node`'s engine networks (not --network none) reach the VPS, as a
+        node's own Docker NAT would: forwarding, and masquerade to the node's uplink address.
+        Only inside the node's namespace; the host's rules are untouched."""
+        ns = self.namespace(node)
+        run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        run(["ip", "netns", "exec", ns, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", self.pool(node),
+             "-o", "uplink", "-j", "MASQUERADE"])
 
     def reachable(self, node, port=None, timeout=1.0):
         """Whether a TCP connection from `node` to the VPS (port) is answered — accepted or refused."""

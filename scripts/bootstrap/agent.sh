@@ -99,10 +99,12 @@ probe_server() {
   status=$(sed -n '1s/^HTTP\/1\.[01] \([0-9][0-9][0-9]\).*/\1/p' <<<"$answer" | tr -d '\r')
   case $status in
     "") preflight="cannot reach $server_host:$server_port from this node (is the VPS up, the UI published on that address, the network — Tailscale — connected?)" ;;
+    2??|400|413|415) preflight= ;;   # past the token check: the empty batch itself is the server's business
     401) preflight="the server refuses the token (401): make one on the VPS with 'homelab agent-token $node' and pass it with --token" ;;
     403) preflight="the server refuses the token for node $node (403): was it made for another node?" ;;
     404) preflight="$server answers, but not as the control plane's UI (404 for /api/events): check the URL and its prefix" ;;
-    *) preflight= ;;
+    429) preflight="the server refuses this node's address for now (429) after too many wrong tokens: check the token, then try again in a minute" ;;
+    *) preflight="$server answered $status to a post of no events: $(sed -n '1p' <<<"$answer" | tr -d '\r')" ;;
   esac
 }
 probe_server
