@@ -275,7 +275,9 @@ def test_agent_and_a_docker_action_on_the_real_engine():
     seen = wait(lambda: world(ui_name), 10, "the agent to report the ui container")
     assert seen["state"] == "running" and seen["composeProject"] == "homelab-control-plane" and seen["composeService"] == "ui", seen
     assert seen.get("health") in ("healthy", "starting"), seen
-    assert world(probe)["state"] == "created"
+    probe_lines = lambda: [(line["seq"], line["type"], (line.get("data") or {}).get("state", "")) for line in log_lines()
+                           if probe in line.get("subject", "") or probe in json.dumps(line.get("data", {}))]
+    assert (world(probe) or {}).get("state") == "created", ("the probe in the world", world(probe), probe_lines())
     action = wait(lambda: pending_for("container/vps/" + probe), 10, "a pending docker-start for the probe")
     assert action["preview"] == ["docker", "--context", "vps", "start", probe], action
     result = approve(action["id"])
