@@ -42,11 +42,21 @@ final class SimulatedHomelab {
         desired = inventory.resources.filter { $0.key.kind != "node" }
     }
 
-    /// Reports every node and resource, each as desired.
+    /// Reports every node (with facts, as its agent would) and resource, each as desired.
     func reportAll() {
         for (subject, resource) in desired {
             observed[subject] = resource.spec
             report(subject)
+        }
+        for (index, node) in nodes.enumerated() {
+            let facts: JSONObject = [
+                "hostname": .string(node), "os": .string("Debian GNU/Linux 12 (bookworm)"), "kernel": .string("6.1.0-demo"),
+                "cpus": .int(2 + 2 * index), "loadPercent": .int(5 + 7 * index),
+                "memory": .object(["totalBytes": .int((4 + 4 * index) << 30), "usedPercent": .int(30 + 9 * index)]),
+                "disks": .object(["/": .object(["totalBytes": .int(64 << 30), "usedPercent": .int(40 + 11 * index)])]),
+                "agent": .object(["transport": .string("simulated"), "spooled": .int(0), "gaps": .int(0)]),
+            ]
+            emit(type: "resource.observed", subject: "node/\(node)", data: .object(facts), source: "node/\(node)")
         }
         beat()
     }

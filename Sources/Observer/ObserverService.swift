@@ -40,7 +40,7 @@ public final class ObserverService: Service {
     private var reactor: Reactor!
     private var watches: [DirectoryWatch] = []
     /// `inbox/` and `audit/`, open for the service's life.
-    private var folders: [IngestFolder] = []
+    private var folders: [DropFolder] = []
     private var queue: [String] = []
     private var queued: Set<String> = []
     private var batchScheduled = false
@@ -74,9 +74,9 @@ public final class ObserverService: Service {
             logger.warning("cut off a torn last line (\(log.tornBytes) bytes) left in the log by a crash")
         }
         folders = [
-            try IngestFolder(path: root.inbox, provenance: .producer),
-            try IngestFolder(path: root.audit, provenance: .service),
-            try IngestFolder(path: root.posted, provenance: .producer, holdsBatches: true),
+            try DropFolder(path: root.inbox, provenance: .producer),
+            try DropFolder(path: root.audit, provenance: .service),
+            try DropFolder(path: root.posted, provenance: .producer, holdsBatches: true),
         ]
         let loading = MonotonicTime.now()
         seen = try SeenEvents.load(from: root.events, lastSeq: log.lastSeq, today: SeenEvents.day(of: .now()))
@@ -228,7 +228,7 @@ public final class ObserverService: Service {
         var batchKeys: Set<SeenEvents.Key> = []
         var duplicates = 0
         /// Files whose every event is logged (or a duplicate) once the batch is durable.
-        var taken: [(folder: IngestFolder, name: String)] = []
+        var taken: [(folder: DropFolder, name: String)] = []
         var refused: [(path: String, reason: Rejection)] = []
         var refusedLines: [(name: String, line: ArraySlice<UInt8>, reason: Rejection)] = []
         var touched: Set<ObjectIdentifier> = []

@@ -48,7 +48,7 @@ enum Metrics {
                nodes.map { ("node=\"\($0.key)\"", $0.value["stale"]?.bool == true ? "1" : "0") })
         metric("homelab_agent_spooled_events", "Events waiting in each node agent's spool, as it last reported.", "gauge",
                nodes.compactMap { name, node in node["agent"]?["spooled"]?.int.map { ("node=\"\(name)\"", String($0)) } })
-        metric("homelab_agent_gaps_total", "Times each node agent's spool was full and it stopped spooling (then sent a fresh snapshot).", "counter",
+        metric("homelab_agent_gaps_total", "Reports each node agent could not spool because its spool was full (a fresh snapshot followed once it had room).", "counter",
                nodes.compactMap { name, node in node["agent"]?["gaps"]?.int.map { ("node=\"\(name)\"", String($0)) } })
         metric("homelab_agent_posted_events_total", "Events each node's agent posted to this UI since it started, by result.", "counter", nodes.flatMap { name, node -> [(labels: String, value: String)] in
             guard let delivery = node["delivery"]?.object else { return [] }

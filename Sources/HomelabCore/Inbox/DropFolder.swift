@@ -3,18 +3,24 @@ import Glibc
 #endif
 import FSWatch
 
-/// A folder a service takes dropped events from (SPEC §4.1): the agent's own inbox, with the
-/// observer's care — open for the service's life, files read relative to it without trusting
-/// them, unlinked relative to it, and synced once per batch. (The observer's `IngestFolder` is
-/// the same thing for `inbox/` and `audit/`.)
+/// A folder a service takes dropped events from (SPEC §4.1): the observer's `inbox/`
+/// (producers), `audit/` (the services) and `posted/` (batches the UI took over HTTP: one event
+/// per line), and an agent's own inbox. Open for the service's life: its files are read
+/// relative to it without trusting them, unlinked relative to it, and synced once per batch.
 public final class DropFolder {
     public let path: String
     public let provenance: Provenance
+    /// Each file holds JSON Lines, one event each, rather than one event.
+    public let holdsBatches: Bool
     private var descriptor: FileDescriptor?
 
-    public init(path: String, provenance: Provenance) throws(SystemError) {
+    /// A posted batch is at most 1 MiB as sent; filling in ids (and escapes) can add to it.
+    public static let maxBatchFileBytes = 4 << 20
+
+    public init(path: String, provenance: Provenance, holdsBatches: Bool = false) throws(SystemError) {
         self.path = path
         self.provenance = provenance
+        self.holdsBatches = holdsBatches
         descriptor = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
     }
 
@@ -26,9 +32,12 @@ public final class DropFolder {
 
     private var fd: Int32 { descriptor?.rawValue ?? -1 }
 
-    /// The name of `path` in this folder, if it is one of its files.
+    /// What a complete file's name ends with: `.json` (one event), `.jsonl` (a batch).
+    public var suffix: String { holdsBatches ? ".jsonl" : ".json" }
+
+    /// The name of `path` in this folder, if it is one of its complete files.
     public func name(of path: String) -> String? {
-        guard path.hasPrefix(self.path + "/") else { return nil }
+        guard path.hasPrefix(self.path + "/"), path.hasSuffix(suffix) else { return nil }
         let name = path.dropFirst(self.path.count + 1)
         return name.contains("/") ? nil : String(name)
     }
@@ -41,10 +50,11 @@ public final class DropFolder {
     }
 
     public func read(_ name: String) -> Read {
-        switch FileContents.readUntrusted(name, in: fd, limit: EventValidation.maxBytes) {
+        let limit = holdsBatches ? Self.maxBatchFileBytes : EventValidation.maxBytes
+        return switch FileContents.readUntrusted(name, in: fd, limit: limit) {
         case .bytes(let bytes): .bytes(bytes)
         case .refused(let reason): .rejected(Rejection(reason))
-        case .tooLarge: .rejected(Rejection("over 1 MiB (more than \(EventValidation.maxBytes) bytes)"))
+        case .tooLarge: .rejected(Rejection("over \(limit >> 20) MiB (more than \(limit) bytes)"))
         case .gone: .gone
         }
     }
@@ -62,6 +72,11 @@ public final class DropFolder {
         return age < window && age > .zero - window
     }
 
+    /// The lines of a batch file, each validated (empty lines skipped).
+    public func validateLines(_ bytes: [UInt8]) -> [(line: ArraySlice<UInt8>, result: Result<InboxEvent, Rejection>)] {
+        bytes.split(separator: 0x0A).map { line in (line, validate(Array(line))) }
+    }
+
     /// Validates what `read` gave, with this folder's provenance.
     public func validate(_ bytes: [UInt8]) -> Result<InboxEvent, Rejection> {
         EventValidation.validate(bytes, from: provenance)
@@ -74,8 +89,8 @@ public final class DropFolder {
     /// Makes the folder's removals durable. The corresponding C function is `fsync`.
     public func sync() throws(SystemError) { try systemCall("fsync", path) { fsync(fd) } }
 
-    /// The complete `*.json` files waiting here, by name.
+    /// The complete files waiting here, by name.
     public var waiting: [String] {
-        listDirectory(path).filter { $0.kind == .regular && $0.name.hasSuffix(".json") && !$0.name.hasPrefix(".") }.map(\.name)
+        listDirectory(path).filter { $0.kind == .regular && $0.name.hasSuffix(suffix) && !$0.name.hasPrefix(".") }.map(\.name)
     }
 }
