@@ -62,6 +62,9 @@ public final class DockerCollector {
     /// What was last reported of each container, by id.
     private var known: [String: (name: String, observed: JSONObject)] = [:]
     private var inspecting = false
+    /// Containers destroyed while an inspect was in flight: what that inspect says of them
+    /// (`"state": "removing"`) is older than their removal, and must not bring them back.
+    private var destroyedDuringInspect: Set<String> = []
     private var backoff: Duration
     private var reconnectTimer: LoopTimer?
     /// The CLI as found on PATH at the last connect.
@@ -284,12 +287,19 @@ public final class DockerCollector {
             }
         case .destroyed:
             changed[event.id] = nil
+            if inspecting { destroyedDuringInspect.insert(event.id) }
+            // A destroy replayed by `--since` may be of an older container whose name a live
+            // one has taken since: the name goes only if no other container holds it.
             let name = known.removeValue(forKey: event.id)?.name ?? event.name
-            if valid(name) { emit(type: "resource.removed", subject: subject(name), data: nil) }
+            if valid(name) && !nameHeld(name, byOtherThan: event.id) { emit(type: "resource.removed", subject: subject(name), data: nil) }
         case .renamed(let old):
-            if valid(old) { emit(type: "resource.removed", subject: subject(old), data: nil) }
+            if valid(old) && !nameHeld(old, byOtherThan: event.id) { emit(type: "resource.removed", subject: subject(old), data: nil) }
             changed[event.id] = event.name
         }
+    }
+
+    private func nameHeld(_ name: String, byOtherThan id: String) -> Bool {
+        known.contains { $0.key != id && $0.value.name == name }
     }
 
     /// One `docker inspect` for everything that changed since the last one.
@@ -298,12 +308,14 @@ public final class DockerCollector {
         let batch = changed
         changed = [:]
         inspecting = true
+        destroyedDuringInspect = []
         run(inspect(batch.keys.sorted()), current, onLine: { [unowned self] line in
-            guard let report = ContainerReport.parse(line), valid(report.name) else { return }
+            guard let report = ContainerReport.parse(line), valid(report.name), !destroyedDuringInspect.contains(report.id) else { return }
             self.report(report)
         }) { [unowned self] _ in
             // Not found: destroyed meanwhile, and its destroy event says so.
             inspecting = false
+            destroyedDuringInspect = []
             inspectChanged(current)
         }
     }

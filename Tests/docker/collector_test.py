@@ -107,7 +107,12 @@ def setup():
     os.makedirs(os.path.join(inventory, "resources"))
     os.makedirs(os.path.join(root, "inbox"))
     os.makedirs(os.path.join(root, "state"))
-    shutil.copytree(os.path.join(repo_checkout, "examples", "inventory", "actions"), os.path.join(inventory, "actions"))
+    # The VPS's own engine: the executor runs the action here (no runsOn), through a context.
+    os.makedirs(os.path.join(inventory, "actions"))
+    with open(os.path.join(inventory, "actions", "docker-start.json"), "w") as file:
+        json.dump({"description": "Start a stopped container", "argv": ["docker", "--context", "{host}", "start", "{container}"],
+                   "params": {"host": "^[a-z0-9][a-z0-9-]{0,62}$", "container": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},
+                   "timeoutSeconds": 60}, file)
     for name in (web, db):
         with open(os.path.join(inventory, "resources", name + ".json"), "w") as file:
             json.dump({"kind": "container", "name": "%s/%s" % (host, name), "spec": {"state": "running"},
@@ -156,6 +161,40 @@ def test_restarted_agent_snapshot_corrects_the_world():
     start_agent()
     wait(lambda: observed(web) is None and (observed(extra) or {}).get("state") == "running", 10, "the snapshot to correct the world")
     wait(lambda: [d for d in drift_of(web) if d["kind"] == "missing"], 5, "missing drift for the removed one")
+
+
+def test_a_reused_name_survives_a_replayed_destroy():
+    """A destroy of an older container, replayed at the agent's start (`--since`), must not
+    remove the newer container that took its name."""
+    stop("collector")
+    docker("run", "-d", "--init", "--name", extra + "-reused", image, "sleep", "infinity")
+    docker("rm", "-f", extra + "-reused")
+    run_container(extra + "-reused")
+    start_agent()
+    wait(lambda: (observed(extra + "-reused") or {}).get("state") == "running", 10, "the new container in the world")
+    time.sleep(1.5)  # what a replayed destroy would have removed by now
+    assert (observed(extra + "-reused") or {}).get("state") == "running", observed(extra + "-reused")
+    docker("rm", "-f", extra + "-reused")
+
+
+def test_no_ghost_after_rm_while_inspecting():
+    """Containers replaced quickly (new one up, old one `rm -f`): what an inspect in flight says
+    of a container destroyed meanwhile must not bring it back."""
+    names = ["%s-churn-%d" % (extra, index) for index in range(8)]
+    for index, name in enumerate(names):
+        run_container(name)
+        if index > 0:
+            docker("rm", "-f", names[index - 1])
+    live = {names[-1]}
+
+    def world_matches():
+        folder = os.path.join(root, "world", "container", host)
+        present = {f[:-5] for f in os.listdir(folder) if f.endswith(".json") and f.startswith(extra + "-churn-")}
+        return present == live
+    wait(world_matches, 10, "the world to hold only the last container")
+    time.sleep(1)
+    assert world_matches(), sorted(os.listdir(os.path.join(root, "world", "container", host)))
+    docker("rm", "-f", names[-1])
 
 
 def test_delivery_into_any_folder():
@@ -263,6 +302,8 @@ try:
         check("docker stop → pending docker-start within 2 s → approve → started → drift gone, action done", test_stop_is_proposed_approved_started_and_healed)
         check("a container removed by hand → missing drift", test_removed_by_hand_is_missing)
         check("a restarted agent's snapshot corrects the world", test_restarted_agent_snapshot_corrects_the_world)
+        check("a name reused before the agent starts survives the replayed destroy of the old one", test_a_reused_name_survives_a_replayed_destroy)
+        check("containers replaced in quick succession leave no ghost in the world", test_no_ghost_after_rm_while_inspecting)
         check("--inbox FOLDER: the snapshot lands in any folder, as node/HOST; the spool drains", test_delivery_into_any_folder)
         check("the engine lost and back: the agent reconnects and catches up", test_engine_lost_and_back_reconnects_and_catches_up)
 finally:
@@ -274,9 +315,9 @@ finally:
     for process in services.values():
         process.send_signal(signal.SIGTERM)
         process.wait(5)
-    for name in (web, db, extra):
+    for name in (web, db, extra, extra + "-reused") + tuple("%s-churn-%d" % (extra, index) for index in range(8)):
         docker("rm", "-f", name, check=False)
     docker("context", "rm", "-f", host, check=False)
     shutil.rmtree(base, ignore_errors=True)
 
-checks.finish(expected=6)
+checks.finish(expected=8)
