@@ -11,6 +11,8 @@ do {
     CommandLine.fail("cannot block signals: \(error)")
 }
 
+Memory.mapLargeAllocations()  // bursts give their memory back (see Memory)
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let name = arguments.first else {
     Command.printUsage(to: 2)
