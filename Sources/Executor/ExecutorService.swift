@@ -126,7 +126,10 @@ public final class ExecutorService: Service {
         guard !stopping else { return }
         var index = 0
         let now = MonotonicTime.now()
-        while index < candidates.count {
+        // Past full slots the queue is scanned for hand-offs only if the catalog has any: with
+        // none, a full executor reads nothing more (hundreds may be queued).
+        lazy var anyRunsOn = Inventory.catalogHasRunsOn(inventoryFolder)
+        while index < candidates.count && (runs.count < settings.concurrency || anyRunsOn) {
             let id = candidates[index]
             let path = root.action(id, in: .approved)
             guard let file = ActionFile.read(path) else {
