@@ -28,6 +28,14 @@ public struct Inventory: Sendable {
         public let description: String
     }
 
+    /// Whether any entry of the catalog in `folder` has `runsOn` (read as it is now).
+    public static func catalogHasRunsOn(_ folder: String) -> Bool {
+        listDirectory(folder + "/actions").contains { entry in
+            entry.name.hasSuffix(".json") && !entry.name.hasPrefix(".")
+                && (try? CatalogEntry.load(name: String(entry.name.dropLast(5)), inventory: folder).get())?.runsOn != nil
+        }
+    }
+
     /// Reads `folder` (`resources/**/*.json` and `actions/*.json`). A missing folder is an
     /// error; a bad file is a problem, and the rest is still loaded.
     public static func load(_ folder: String) throws(Missing) -> Inventory {
