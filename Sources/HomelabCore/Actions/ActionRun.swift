@@ -2,38 +2,38 @@
 import Glibc
 #endif
 import FSWatch
-import HomelabCore
 
 /// One action being run: its child (a `RunningCommand`), its output streaming into
 /// `logs/actions/ID.log`, its deadline. Everything arrives through the loop: output on the
-/// pipe, the exit on a pidfd, the timeout on a timer.
-final class ActionRun {
-    let id: String
-    let resource: String
-    let startedAt = Timestamp.now()
+/// pipe, the exit on a pidfd, the timeout on a timer. Shared by the executor and a node's
+/// agent (docs/remote-actions.md), so an action runs under the same rules wherever it runs.
+public final class ActionRun {
+    public let id: String
+    public let resource: String
+    public let startedAt = Timestamp.now()
     private let began = MonotonicTime.now()
-    private(set) var pid: pid_t = 0
-    let timeout: Int
+    public private(set) var pid: pid_t = 0
+    public let timeout: Int
     private var log: FileDescriptor?
     private var tail = OutputTail()
     private var command: RunningCommand?
-    private(set) var timedOut = false
+    public private(set) var timedOut = false
     private var timeoutTimer: LoopTimer?
     private let grace: Duration
     private var done = false
     private let finished: (ActionRun, Outcome) -> Void
 
-    struct Outcome {
-        let exit: ChildProcess.Exit
-        let timedOut: Bool
+    public struct Outcome: Sendable {
+        public let exit: ChildProcess.Exit
+        public let timedOut: Bool
         /// It ignored SIGTERM and needed SIGKILL.
-        let killed: Bool
-        let duration: Duration
-        let outputTail: String
+        public let killed: Bool
+        public let duration: Duration
+        public let outputTail: String
     }
 
     /// Starts `argv` with its output appended to `log`, which the run owns (and closes) from now on.
-    init(id: String, resource: String, argv: [String], environment: [String: String], folder: String, log: consuming FileDescriptor,
+    public init(id: String, resource: String, argv: [String], environment: [String: String], folder: String, log: consuming FileDescriptor,
          timeout: Int, grace: Duration, reactor: Reactor, finished: @escaping (ActionRun, Outcome) -> Void) throws(SystemError) {
         self.id = id
         self.resource = resource
@@ -60,10 +60,10 @@ final class ActionRun {
     }
 
     /// Asks it to end (the executor is stopping): SIGTERM, SIGKILL after the grace.
-    func interrupt() { command?.terminate(grace: grace) }
+    public func interrupt() { command?.terminate(grace: grace) }
 
     /// Ends it now: the whole group is killed and reaped.
-    func abort() {
+    public func abort() {
         command?.cancel()
         end(.signaled(SIGKILL))
     }
