@@ -252,7 +252,7 @@ final class RemoteActions {
     private func finished(_ run: RemoteRun) {
         if run.ok { counters.succeeded += 1 } else { counters.failed += 1 }
         logger.info("\(run.ok ? "succeeded" : "failed") \(run.id)" + (run.abandoned ? " (its lease had ended: nothing is posted)" : ""))
-        FileTree.remove(work + "/" + run.id)
+        removeTree(work + "/" + run.id)
         if run.abandoned { forget(run) }
         pumpSoon()
     }
@@ -271,6 +271,7 @@ final class RemoteActions {
     }
 
     private func forget(_ run: RemoteRun) {
+        unlink(work + "/" + run.id + ".log")
         runs[run.id] = nil
         order.removeAll { $0 == run.id }
     }

@@ -51,7 +51,9 @@ final class RemoteRun {
         environment.merge(["PATH": Self.minimalPath, "HOME": work, "LANG": "C.UTF-8", "HOMELAB_ACTION_ID": id]) { $1 }
         do {
             if mkdir(work, 0o700) != 0 && Errno.current != .fileExists { throw SystemError("mkdir", Errno.current, subject: work) }
-            let run = try ActionRun(id: id, resource: "", argv: [path] + argv.dropFirst(), environment: environment, folder: work,
+            // The whole output stays on the node too, beside HOME, while the run is in hand.
+            let log = try FileDescriptor.open(work + ".log", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
+            let run = try ActionRun(id: id, resource: "", argv: [path] + argv.dropFirst(), environment: environment, folder: work, log: log,
                                     timeout: timeoutSeconds, grace: settings.killGrace, reactor: reactor, output: { [unowned self] chunk in
                                         take(chunk)
                                         changed()
