@@ -61,7 +61,7 @@ final class RemoteActions {
         allow = ActionAllowList(entries: settings.allow)
         self.reactor = reactor
         self.logger = logger
-        work = settings.spool + "/work"
+        work = settings.spool + "/.actions"  // hidden: a drained spool holds only hidden files (SPEC §11)
         client = HTTPClient(host: server.host, port: server.port, reactor: reactor, timeout: settings.requestTimeout)
         retry = reactor.timer { [unowned self] in pump() }
         stream = ActionStream(server: server, token: token, instance: instance, reactor: reactor, logger: logger, timeout: settings.requestTimeout,
