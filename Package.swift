@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "HomelabCore", "FSWatch", "TestSupport"]),
-        .testTarget(name: "UITests", dependencies: ["UI", "Observer", "FSWatch", "HomelabCore", "TestSupport"]),
+        .testTarget(name: "UITests", dependencies: ["UI", "Observer", "Executor", "FSWatch", "HomelabCore", "TestSupport"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "HomelabCore"]),
         // The agent against a real observer (--inbox), an HTTP listener of its own, and the real UI.
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Collector", "Observer", "UI", "HomelabCore", "FSWatch", "TestSupport"]),

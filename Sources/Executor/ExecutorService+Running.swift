@@ -24,7 +24,11 @@ extension ExecutorService {
             logger.warning("refused \(id): \(refusal)")
             return
         case .success(let resolved):
-            (entry, argv) = resolved
+            if let node = resolved.node {
+                handOff(file, claim: claim, entry: resolved.entry, argv: resolved.argv, node: node)
+                return
+            }
+            (entry, argv) = (resolved.entry, resolved.argv)
         }
         let folder = root.executorWork(id)
         do {
@@ -83,8 +87,9 @@ extension ExecutorService {
         return .success(())
     }
 
-    /// The catalog entry and argv for an action file, or why it must not run.
-    func resolve(_ file: ActionFile) -> Result<(CatalogEntry, [String]), Refusal> {
+    /// The catalog entry and argv for an action file, and the node whose agent runs it (nil:
+    /// the executor does), or why it must not run.
+    func resolve(_ file: ActionFile) -> Result<(entry: CatalogEntry, argv: [String], node: String?), Refusal> {
         if let problem = file.problems.first { return .failure(Refusal(problem)) }
         guard let name = file.action else { return .failure(Refusal("no \"action\" named")) }
         let entry: CatalogEntry
@@ -92,8 +97,8 @@ extension ExecutorService {
         case .success(let loaded): entry = loaded
         case .failure(let reason): return .failure(Refusal(reason.description))
         }
-        switch ActionResolver.resolve(entry, args: file.args) {
-        case .success(let argv): return .success((entry, argv))
+        switch ActionResolver.resolve(entry, args: file.args).flatMap({ argv in ActionResolver.node(entry, args: file.args).map { (argv, $0) } }) {
+        case .success(let (argv, node)): return .success((entry, argv, node))
         case .failure(let failure): return .failure(Refusal(failure.description))
         }
     }
@@ -128,8 +133,9 @@ extension ExecutorService {
         stoppedIfIdle()
     }
 
-    /// Writes the action's result and moves it to done/ or failed/, then emits the event.
-    func record(_ file: ActionFile, claim: ActionClaim, result: ActionFile.Result, ok: Bool) {
+    /// Writes the action's result and moves it to done/ or failed/, then emits the event, in
+    /// the name of whoever ran it (`agent:NODE` for a hand-off).
+    func record(_ file: ActionFile, claim: ActionClaim, result: ActionFile.Result, ok: Bool, actor: String = ExecutorService.service) {
         let id = claim.id
         var file = file
         var result = result
@@ -147,7 +153,7 @@ extension ExecutorService {
         if let durationMs = result.durationMs { data["durationMs"] = .number(String(format2: durationMs)) }
         if let error = result.error { data["error"] = .string(error) }
         if let signal = result.signal { data["signal"] = .string(signal) }
-        events.emit(ok ? .succeeded : .failed, id: id, actor: Self.service, data, logger: logger)
+        events.emit(ok ? .succeeded : .failed, id: id, actor: actor, data, logger: logger)
     }
 
     /// Removes a finished action's working folder and run marker.

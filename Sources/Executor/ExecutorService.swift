@@ -23,6 +23,8 @@ public final class ExecutorService: Service {
         /// How long an approved action waits for its proposal to show in the log before it is
         /// refused as never proposed.
         public var proposalWait: Duration = .seconds(10)
+        /// How long a hand-off to a node's agent waits to be claimed before it is failed.
+        public var handoffClaimTimeout: Duration = .seconds(600)
         public init() {}
     }
 
@@ -33,7 +35,8 @@ public final class ExecutorService: Service {
     let events: ActionEvents
     weak var reactor: Reactor?
     private var watch: DirectoryWatch?
-    private var records: ActionRecords?
+    private(set) var records: ActionRecords?
+    private var handoffWatch: DirectoryWatch?
     /// Approved actions seen, in arrival order, not yet claimed or given up.
     private var candidates: [String] = []
     private var candidateSet: Set<String> = []
@@ -41,6 +44,8 @@ public final class ExecutorService: Service {
     private var awaitingProposal: [String: MonotonicTime] = [:]
     private var proposalTimer: LoopTimer?
     var runs: [String: (run: ActionRun, claim: ActionClaim)] = [:]
+    /// Actions with a node's agent, by ID: they hold their resource, not a slot.
+    var handoffs: [String: Handoff] = [:]
     var busyResources: Set<String> = []
     var stopping = false
     private var whenIdle: (() -> Void)?
@@ -59,10 +64,11 @@ public final class ExecutorService: Service {
         if mkdir(root.executorWork, 0o755) != 0 && Errno.current != .fileExists {
             throw SystemError("mkdir", Errno.current, subject: root.executorWork)
         }
-        recoverInterrupted()
         records = try ActionRecords(root: root, reactor: reactor) { [unowned self] id in
             if awaitingProposal[id] != nil { dispatch() }
         }
+        recoverInterrupted()
+        handoffWatch = try watchHandoffs(on: reactor)
         proposalTimer = reactor.timer { [unowned self] in dispatch() }
         watch = try DirectoryWatch(reactor: reactor, root: root.actions(.approved)) { [unowned self] events in
             var arrived: [String] = []
@@ -79,7 +85,8 @@ public final class ExecutorService: Service {
     }
 
     /// Claims nothing more and asks every running action to end (SIGTERM, SIGKILL after the
-    /// grace); each is recorded as failed, interrupted, and `done` follows the last.
+    /// grace); each is recorded as failed, interrupted, and `done` follows the last. Hand-offs
+    /// are not waited for: they go on on their nodes, and the next executor takes them over.
     public func stop(_ done: @escaping () -> Void) {
         stopping = true
         whenIdle = done
@@ -92,6 +99,7 @@ public final class ExecutorService: Service {
         stopping = true
         whenIdle = nil
         for (_, entry) in runs { entry.run.abort() }
+        for (_, handoff) in handoffs { handoff.claimTimer?.cancel() }
         logger.info("stopped: \(counters.succeeded) succeeded, \(counters.failed) failed")
     }
 
@@ -106,18 +114,19 @@ public final class ExecutorService: Service {
     public var failed: Int { counters.failed }
 
     public var statusDetails: JSONObject {
-        ["running": .int(runs.count), "queued": .int(candidates.count), "concurrency": .int(settings.concurrency),
+        ["running": .int(runs.count), "handedOff": .int(handoffs.count), "queued": .int(candidates.count), "concurrency": .int(settings.concurrency),
          "counters": .object(counters.json)]
     }
 
     // MARK: Claiming
 
-    /// Starts what the free slots allow, oldest first, one action per resource at a time.
+    /// Starts what the free slots allow, oldest first, one action per resource at a time;
+    /// an action for a node's agent needs no slot.
     func dispatch() {
         guard !stopping else { return }
         var index = 0
         let now = MonotonicTime.now()
-        while runs.count < settings.concurrency && index < candidates.count {
+        while index < candidates.count {
             let id = candidates[index]
             let path = root.action(id, in: .approved)
             guard let file = ActionFile.read(path) else {
@@ -143,10 +152,21 @@ public final class ExecutorService: Service {
                 index += 1  // waits for that resource's action to end
                 continue
             }
+            if runs.count >= settings.concurrency && !runsElsewhere(file) {
+                index += 1  // waits for a slot
+                continue
+            }
             forget(at: index)
             if let claim = ActionClaim.claim(id, root: root) { begin(file, history: history, claim: claim) }
         }
         if let next = awaitingProposal.values.min() { proposalTimer?.schedule(after: max(next - now, .zero)) }
+    }
+
+    /// Its catalog entry has `runsOn`: a node's agent runs it. (Only for the slot count: the
+    /// gate reads the entry again when the action is claimed.)
+    private func runsElsewhere(_ file: ActionFile) -> Bool {
+        guard let name = file.action, case .success(let entry) = CatalogEntry.load(name: name, inventory: inventoryFolder) else { return false }
+        return entry.runsOn != nil
     }
 
     private func forget(at index: Int) {

@@ -117,6 +117,49 @@ public struct RuntimeRoot: Sendable {
     public var agentTokens: String { secrets + "/agents" }
     public func agentToken(_ node: String) -> String { agentTokens + "/" + node + ".token" }
 
+    /// `handoff/`: actions run by a node's agent (docs/remote-actions.md). The executor writes
+    /// `NODE/ID.json`; the UI, as the agents' relay, everything else.
+    public var handoff: String { path + "/handoff" }
+    public func handoffFolder(_ node: String) -> String { handoff + "/" + node }
+
+    /// The files of one hand-off, `handoff/NODE/ID.json` and `ID.STEP.json` beside it.
+    public enum HandoffStep: String, CaseIterable, Sendable {
+        /// `ID.json`: offered, not yet claimed (the executor).
+        case offered = ""
+        /// `ID.claimed.json`: `ID.json` renamed by the claim that won.
+        case claimed
+        /// `ID.agent.json`: which agent instance claimed it, and when.
+        case agent
+        /// `ID.started.json`: the agent started the child.
+        case started
+        /// `ID.result.json`: how it ended — the agent's word, or the lease's.
+        case result
+    }
+
+    public func handoff(_ id: String, node: String, _ step: HandoffStep = .offered) -> String {
+        handoffFolder(node) + "/" + id + (step == .offered ? "" : "." + step.rawValue) + ".json"
+    }
+
+    /// The hand-off file `path` is (`handoff` read backwards); nil for anything else.
+    public func handoffLocation(_ path: String) -> (node: String, id: String, step: HandoffStep)? {
+        guard path.hasPrefix(handoff + "/"), path.hasSuffix(".json") else { return nil }
+        let parts = path.dropFirst(handoff.count + 1).dropLast(5).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, Subject.isValidNodeName(String(parts[0])), !parts[1].hasPrefix(".") else { return nil }
+        // By the suffix: an ID may hold dots of its own.
+        let name = String(parts[1])
+        for step in HandoffStep.allCases where step != .offered && name.hasSuffix("." + step.rawValue) {
+            return (String(parts[0]), String(name.dropLast(step.rawValue.count + 1)), step)
+        }
+        return (String(parts[0]), name, .offered)
+    }
+
+    /// The node whose folder holds a hand-off of `id` (any of its files), if one does.
+    public func handoffNode(_ id: String) -> String? {
+        listDirectory(handoff).first { folder in
+            folder.kind == .directory && HandoffStep.allCases.contains { fileKind(handoff(id, node: folder.name, $0)) == .regular }
+        }?.name
+    }
+
     /// `events/YYYY-MM-DD`, the log folder of one UTC day.
     public func eventDay(_ day: String) -> String { events + "/" + day }
 
@@ -125,7 +168,7 @@ public struct RuntimeRoot: Sendable {
         var list: [(String, mode_t)] = [
             (path, 0o755), (inbox, 0o775), (audit, 0o755), (posted, 0o755), (rejected, 0o755), (events, 0o755), (world, 0o755),
             (state, 0o755), (actions, 0o755), (logs, 0o755), (actionLogs, 0o755), (secrets, 0o700),
-            (agentTokens, 0o700),
+            (agentTokens, 0o700), (handoff, 0o755),
         ]
         for state in ActionState.allCases { list.append((actions(state), 0o775)) }
         return list

@@ -29,7 +29,7 @@ final class AgentTokens {
         var found: [String: String] = [:]
         for entry in listDirectory(root.agentTokens) where entry.kind == .regular && entry.name.hasSuffix(".token") && !entry.name.hasPrefix(".") {
             let node = String(entry.name.dropLast(6))
-            guard Subject.isValidName(node), !node.contains("/"), let token = TokenFile.read(root.agentToken(node)) else { continue }
+            guard Subject.isValidNodeName(node), let token = TokenFile.read(root.agentToken(node)) else { continue }
             found[token] = node
         }
         nodes = found

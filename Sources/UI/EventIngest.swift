@@ -62,7 +62,6 @@ final class EventIngest {
     }
 
     private unowned let ui: UIService
-    private let tokens: AgentTokens
     private var posts: [String: Post] = [:]
     /// The posts waiting for each key (`source NUL id`).
     private var waiting: [String: [Post]] = [:]
@@ -73,7 +72,6 @@ final class EventIngest {
 
     init(ui: UIService) {
         self.ui = ui
-        tokens = AgentTokens(root: ui.root)
         // Temporaries of a UI that died mid-write: only the UI writes here.
         for entry in listDirectory(ui.root.posted) where entry.name.hasPrefix(".") {
             unlink(ui.root.posted + "/" + entry.name)
@@ -181,7 +179,7 @@ final class EventIngest {
     private func authorize(_ request: HTTPRequest, _ connection: HTTPServer.Connection) -> Result<Provenance, Refusal> {
         guard let value = request.header("authorization"), value.hasPrefix("Bearer ") else { return .failure(.missing) }
         let token = String(value.dropFirst(7)).trimmingWhitespace()
-        if let node = tokens.node(for: token) { return .success(.node(node)) }
+        if let node = ui.agentTokens.node(for: token) { return .success(.node(node)) }
         switch ui.auth.checkToken(token, from: connection) {
         case .granted: return .success(.producer)
         case .throttled(let seconds): return .failure(.throttled(seconds))

@@ -17,6 +17,9 @@ public final class UIService: Service {
         public var http = HTTPServer.Settings()
         /// How long `POST /api/events` waits for the observer to log what it took (then 503).
         public var ingestWait: Duration = .seconds(30)
+        /// How long an agent's claimed action outlives the agent's stream before it is ended
+        /// interrupted (docs/remote-actions.md).
+        public var agentLease: Duration = .seconds(60)
         public init() {}
     }
 
@@ -30,6 +33,9 @@ public final class UIService: Service {
     private var summaryCache: (bytes: [UInt8], at: MonotonicTime)?
     var stream: EventStream!
     private(set) var ingest: EventIngest!
+    private(set) var agentActions: AgentActions!
+    /// The node agents' tokens, for `POST /api/events` and `/api/agent/actions`.
+    private(set) lazy var agentTokens = AgentTokens(root: root)
     private var world: WorldCache!
     private lazy var eventIndex = EventIndex(folder: root.events)
     let auth: OperatorAuth
@@ -54,6 +60,7 @@ public final class UIService: Service {
         OperatorDecision.recoverAll(root: root)  // decisions whose process died before publishing their event
         stream = EventStream(ui: self)
         ingest = EventIngest(ui: self)
+        agentActions = AgentActions(ui: self)
         world = WorldCache(root: root)
         server = try HTTPServer(reactor: reactor, address: settings.address, settings: settings.http) { [unowned self] request, connection in
             route(request, connection)
@@ -81,8 +88,14 @@ public final class UIService: Service {
             try DirectoryWatch(reactor: reactor, root: root.actionLogs, options: .appends) { [unowned self] events in
                 changed(.output, events)
             },
+            try DirectoryWatch(reactor: reactor, root: root.handoff, options: .recursive) { [unowned self] events in
+                agentActions.changed(events)
+            },
         ]
-        reactor.timer(after: .seconds(15), repeating: .seconds(15)) { [unowned self] in stream.keepAlive() }
+        reactor.timer(after: .seconds(15), repeating: .seconds(15)) { [unowned self] in
+            stream.keepAlive()
+            agentActions.keepAlive()
+        }
         logger.info("listening on \(settings.address.split(separator: ":").dropLast().joined(separator: ":")):\(port)\(settings.protectReads ? " (reads need the token)" : "")")
     }
 
@@ -102,7 +115,8 @@ public final class UIService: Service {
             guard list == request.method || list.hasPrefix(request.method + ",") || list.hasSuffix(" " + request.method)
                     || list.contains(" " + request.method + ",")
             else { return HTTPResponse(status: 405, headers: [("Allow", list)]) }
-            if isRead && settings.protectReads && request.path != "/healthz" && !Dashboard.paths.contains(request.path),
+            if isRead && settings.protectReads && request.path != "/healthz" && !Dashboard.paths.contains(request.path)
+                && request.path != AgentActions.path,  // an agent's token, not the operator's
                let refusal = refusal(auth.check(request, from: connection), "this UI needs the operator token (HOMELAB_UI_AUTH=all)") {
                 return refusal
             }
@@ -121,6 +135,7 @@ public final class UIService: Service {
         case "/api/world": return only("GET, HEAD") { worldList(request) }
         case "/api/events": return only("GET, HEAD, POST") { request.method == "POST" ? ingest.post(request, connection) : events(request) }
         case "/api/actions": return only("GET, HEAD") { actionList(request.query["state"]) }
+        case AgentActions.path: return only("GET") { agentActions.open(request, connection) }
         default: break
         }
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
@@ -129,6 +144,10 @@ public final class UIService: Service {
                 guard case .success(let subject) = Subject.parse(segments[2...].joined(separator: "/")) else { return .text(404, "no such resource") }
                 return file(root.worldFile(subject), empty: nil)
             }
+        }
+        if segments.count == 5 && segments[0] == "api" && segments[1] == "agent" && segments[2] == "actions" && OperatorDecision.isValidID(segments[3]),
+           ["claim", "started", "output", "result"].contains(segments[4]) {
+            return only("POST") { agentActions.post(segments[3], segments[4], request, connection) }
         }
         if segments.count >= 3 && segments.count <= 4 && segments[0] == "api" && segments[1] == "actions" && OperatorDecision.isValidID(segments[2]) {
             let id = segments[2]
@@ -141,6 +160,12 @@ public final class UIService: Service {
             }
         }
         return .text(404, "no such page")
+    }
+
+    /// The node an agent's `Authorization: Bearer TOKEN` speaks for; nil without a current one.
+    func agentNode(_ request: HTTPRequest) -> String? {
+        guard let value = request.header("authorization"), value.hasPrefix("Bearer ") else { return nil }
+        return agentTokens.node(for: String(value.dropFirst(7)).trimmingWhitespace())
     }
 
     private func file(_ path: String, empty: String?, type: String = "application/json") -> HTTPResponse {

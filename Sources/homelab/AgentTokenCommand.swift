@@ -25,7 +25,7 @@ extension Command {
                 CommandLine.warn("agent-token: which node? usage: homelab agent-token NODE")
                 return 2
             }
-            guard Subject.isValidName(node), !node.contains("/") else {
+            guard Subject.isValidNodeName(node) else {
                 CommandLine.warn("agent-token: \"\(node)\" is not a node name ([A-Za-z0-9][A-Za-z0-9._-]*)")
                 return 2
             }

@@ -18,6 +18,10 @@ import Testing
     @Test func checkIsSilentAndExits0WhenClean() throws {
         let folder = try inventory()
         defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Run by a node's agent: the node a param's value names, or a fixed one.
+        try #"{"argv":["docker","start","{container}"],"params":{"host":"^[a-z]+$","container":"^[a-z]+$"},"runsOn":"{host}"}"#
+            .write(toFile: folder + "/actions/node-start.json", atomically: true, encoding: .utf8)
+        try #"{"argv":["docker","ps"],"runsOn":"nas"}"#.write(toFile: folder + "/actions/nas-ps.json", atomically: true, encoding: .utf8)
         let (status, output, errors) = try HomelabProcess.run(["check", folder])
         #expect(status == 0 && output.isEmpty && errors.isEmpty)
     }
@@ -29,9 +33,13 @@ import Testing
         try #"{"kind":"container","name":"nas/x","spec":{},"remediate":[{"on":"missing","action":"docker-start","args":{"container":"X; reboot"}}]}"#
             .write(toFile: folder + "/resources/nas/x.json", atomically: true, encoding: .utf8)
         try "{".write(toFile: folder + "/resources/broken.json", atomically: true, encoding: .utf8)
+        try #"{"argv":["docker","ps"],"params":{"host":"^[a-z]+$"},"runsOn":"{node}"}"#.write(toFile: folder + "/actions/away.json", atomically: true, encoding: .utf8)
+        try #"{"argv":["docker","ps"],"runsOn":"../etc"}"#.write(toFile: folder + "/actions/elsewhere.json", atomically: true, encoding: .utf8)
         let (status, output, _) = try HomelabProcess.run(["check"], environment: ["HOMELAB_INVENTORY": folder])
         #expect(status == 1)
         #expect(output.split(separator: "\n").map(String.init) == [
+            "\(folder)/actions/away.json: \"runsOn\" uses {node}, which is not a declared param",
+            "\(folder)/actions/elsewhere.json: \"runsOn\": \"../etc\" is neither {PARAM} nor a valid node name ([A-Za-z0-9][A-Za-z0-9._-]*)",
             "\(folder)/actions/wipe.json: argv uses {path}, which is not a declared param",
             "\(folder)/resources/broken.json: not JSON: expected a key string, found end of input at byte 1",
             "\(folder)/resources/nas/x.json: remediate[0]: arg \"container\" = \"X; reboot\" does not match ^[a-z]+$",

@@ -8,6 +8,7 @@ import FSWatch
 import HomelabCore
 @testable import UI
 import Observer
+import Executor
 
 /// A UI service on its own loop thread over a temporary runtime root.
 final class UIFixture: @unchecked Sendable {
@@ -20,30 +21,37 @@ final class UIFixture: @unchecked Sendable {
     let client: TestServer.Type = TestServer.self
 
     /// `observer`: an observer on the same loop, for what needs the log written (`POST /api/events`).
-    init(protectReads: Bool = false, sendTimeout: Duration = .seconds(60), observer: Bool = false, ingestWait: Duration = .seconds(30)) throws {
+    /// `executor`: an executor too, reading the catalog in `inventory` (the agents' actions end to end).
+    init(protectReads: Bool = false, sendTimeout: Duration = .seconds(60), observer: Bool = false, ingestWait: Duration = .seconds(30),
+         agentLease: Duration = .seconds(60), executor: Bool = false) throws {
         root = RuntimeRoot(folder.path + "/root")
         try root.create()
+        makeFolders(folder.path + "/repo/inventory/actions")
         let ready = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var started: (UInt16, StopHandle)?
-        let configuration = try Configuration(environment: ["HOMELAB_ROOT": root.path, "HOMELAB_HEARTBEAT_SECONDS": "5"])
+        let configuration = try Configuration(environment: ["HOMELAB_ROOT": root.path, "HOMELAB_REPO": folder.path + "/repo", "HOMELAB_HEARTBEAT_SECONDS": "5"])
         var settings = UIService.Settings()
         settings.address = "127.0.0.1:0"
         settings.token = "s3cret"
         settings.protectReads = protectReads
         settings.http.sendTimeout = sendTimeout
         settings.ingestWait = ingestWait
+        settings.agentLease = agentLease
         let frozen = settings
         let done = self.done
         Thread.detachNewThread {
             let reactor = try! Reactor()
             let observerService = observer ? ObserverService(configuration: configuration, logger: Logger(service: "observer", level: .error)) : nil
             try! observerService?.start(on: reactor)
+            let executorService = executor ? ExecutorService(configuration: configuration, logger: Logger(service: "executor", level: .error)) : nil
+            try! executorService?.start(on: reactor)
             let ui = UIService(configuration: configuration, logger: Logger(service: "ui", level: .error), settings: frozen)
             try! ui.start(on: reactor)
             started = (ui.port, reactor.stopHandle)
             ready.signal()
             try? reactor.run()
             observerService?.shutdown()
+            executorService?.shutdown()
             ui.server?.close()
             reactor.shutdown()
             done.signal()
@@ -56,6 +64,8 @@ final class UIFixture: @unchecked Sendable {
         handle?.stop()
         done.wait()
     }
+
+    var inventory: String { folder.path + "/repo/inventory" }
 
     func connect() -> Int32 { connectLoopback(port) }
 

@@ -279,7 +279,7 @@ def test_agent_and_a_docker_action_on_the_real_engine():
                            if probe in line.get("subject", "") or probe in json.dumps(line.get("data", {}))]
     assert (world(probe) or {}).get("state") == "created", ("the probe in the world", world(probe), probe_lines())
     action = wait(lambda: pending_for("container/vps/" + probe), 10, "a pending docker-start for the probe")
-    assert action["preview"] == ["docker", "--context", "vps", "start", probe], action
+    assert action["preview"] == ["docker", "start", probe], action
     result = approve(action["id"])
     assert result["exitCode"] == 0, result
     assert run(["docker", "inspect", "-f", "{{.State.Status}}", probe]).stdout.strip() == "running"

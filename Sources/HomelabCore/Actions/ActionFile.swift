@@ -126,7 +126,7 @@ public struct ActionFile: Equatable, Sendable {
 }
 
 extension ActionFile.Result {
-    init(json object: JSONObject) {
+    public init(json object: JSONObject) {
         self.init(startedAt: object["startedAt"]?.string, exitCode: object["exitCode"]?.int, signal: object["signal"]?.string,
                   durationMs: object["durationMs"]?.double, outputTail: object["outputTail"]?.string,
                   error: object["error"]?.string, finishedAt: object["finishedAt"]?.string)

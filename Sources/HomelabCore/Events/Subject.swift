@@ -33,6 +33,11 @@ public struct Subject: Hashable, Sendable, CustomStringConvertible {
         return (1...maxNameSegments).contains(segments.count) && segments.allSatisfy(isValidSegment)
     }
 
+    /// A node's name is one segment of a subject's NAME (SPEC §4.2): safe as a file or folder name.
+    public static func isValidNodeName(_ name: String) -> Bool {
+        !name.contains("/") && isValidName(name)
+    }
+
     static func isValidSegment(_ segment: Substring) -> Bool {
         let bytes = segment.utf8
         guard let first = bytes.first, bytes.count <= maxSegmentLength, isAlphanumeric(first) else { return false }

@@ -10,6 +10,9 @@ public struct CatalogEntry: Sendable, Equatable {
     public let params: [String: String]
     public let timeoutSeconds: Int
     public let autoApprove: Bool
+    /// Where it runs (docs/remote-actions.md): nil, the VPS executor itself; `{PARAM}`, the
+    /// node that param's value names; anything else, that node. See `ActionResolver.node`.
+    public let runsOn: String?
 
     public static let defaultTimeoutSeconds = 300
 
@@ -41,8 +44,18 @@ public struct CatalogEntry: Sendable, Equatable {
             timeout = seconds
         }
         if let value = object["autoApprove"], value.bool == nil { return .failure("\"autoApprove\" must be true or false") }
+        var runsOn: String?
+        if let value = object["runsOn"] {
+            guard let text = value.string else { return .failure("\"runsOn\" must be a string: {PARAM} or a node name") }
+            if let param = ActionResolver.wholePlaceholder(text) {
+                guard params[param] != nil else { return .failure("\"runsOn\" uses {\(param)}, which is not a declared param") }
+            } else if !Subject.isValidNodeName(text) {
+                return .failure("\"runsOn\": \"\(text)\" is neither {PARAM} nor a valid node name ([A-Za-z0-9][A-Za-z0-9._-]*)")
+            }
+            runsOn = text
+        }
         return .success(CatalogEntry(name: name, description: object["description"]?.string ?? "", argv: argv, params: params,
-                                     timeoutSeconds: timeout, autoApprove: object["autoApprove"]?.bool ?? false))
+                                     timeoutSeconds: timeout, autoApprove: object["autoApprove"]?.bool ?? false, runsOn: runsOn))
     }
 
     /// The entry `name` as the inventory holds it now (`INVENTORY/actions/NAME.json`): what the
@@ -81,6 +94,25 @@ public enum ActionResolver {
             }
         }
         return .success(entry.argv.map { substitute($0, args) })
+    }
+
+    /// The node whose agent runs the action (`runsOn`), nil for one the executor runs itself.
+    /// Call it on args `resolve` accepted; a value that is not a node name (a param pattern
+    /// looser than one) fails: it becomes a folder name under `handoff/`.
+    public static func node(_ entry: CatalogEntry, args: [String: String]) -> Result<String?, Failure> {
+        guard let runsOn = entry.runsOn else { return .success(nil) }
+        let node = wholePlaceholder(runsOn).map { args[$0] ?? "" } ?? runsOn
+        guard Subject.isValidNodeName(node) else {
+            return .failure(Failure(description: "runsOn \(runsOn) = \"\(node)\" is not a valid node name"))
+        }
+        return .success(node)
+    }
+
+    /// `PARAM` when `text` is exactly `{PARAM}`.
+    static func wholePlaceholder(_ text: String) -> String? {
+        guard text.hasPrefix("{"), text.hasSuffix("}"), text.count > 2 else { return nil }
+        let name = text.dropFirst().dropLast()
+        return name.contains("{") || name.contains("}") ? nil : String(name)
     }
 
     private static let cache = PatternCache()
