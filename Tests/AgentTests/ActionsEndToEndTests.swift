@@ -17,22 +17,13 @@ import UI
 @Suite(.serialized, .timeLimit(.minutes(2))) struct ActionsEndToEndTests {
     @Test func anApprovedRunsOnActionRunsOnTheNodeAndEndsInDone() throws {
         let fixture = try AgentFixture()
-        let token = "hla_" + Digest.randomHex(bytes: 24)
-        try AtomicFile.write(token + "\n", to: fixture.root.agentToken("testnode"), mode: 0o600)
         fixture.catalog("remote-echo", #"{"argv":["echo","ran on {host}"],"params":{"host":"^[a-z]+$"},"runsOn":"{host}","timeoutSeconds":30}"#)
-        let observer = ObserverService(configuration: fixture.configuration, logger: fixture.logger("observer"))
-        try observer.start(on: fixture.reactor)
+        let (observer, ui, _) = try fixture.startVPS()
         defer { observer.shutdown() }
-        var settings = UIService.Settings()
-        settings.address = "127.0.0.1:0"
-        settings.token = "operator-token"
-        let ui = UIService(configuration: fixture.configuration, logger: fixture.logger("ui"), settings: settings)
-        try ui.start(on: fixture.reactor)
         defer { ui.shutdown() }
         let executor = ExecutorService(configuration: fixture.configuration, logger: fixture.logger("executor"))
         try executor.start(on: fixture.reactor)
         defer { executor.shutdown() }
-        fixture.environment["HOMELAB_AGENT_TOKEN"] = token
         fixture.environment["HOMELAB_AGENT_ALLOW"] = "echo"
         try fixture.start(["--server": "http://127.0.0.1:\(ui.port)"])
 
