@@ -45,8 +45,8 @@ let package = Package(
         .testTarget(name: "ExecutorTests", dependencies: ["Executor", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "UITests", dependencies: ["UI", "Observer", "Executor", "FSWatch", "HomelabCore", "TestSupport"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "HomelabCore"]),
-        // The agent against a real observer (--inbox), an HTTP listener of its own, and the real UI.
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Collector", "Observer", "UI", "HomelabCore", "FSWatch", "TestSupport"]),
+        // The agent against a real observer (--inbox), an HTTP listener of its own, and the real UI and executor.
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Collector", "Observer", "UI", "Executor", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "HomelabCore"]),
         // Runs the built `homelab` binary as an operator would.
         .testTarget(name: "HomelabCLITests", dependencies: ["homelab", "TestSupport", "HomelabCore"]),

@@ -15,6 +15,7 @@ export RUNTIME_IMAGE
 python3 Tests/network/netlab.py --clean >/dev/null   # labs of runs killed with -9, if any
 python3 Tests/network/netlab_test.py
 python3 Tests/network/agents_test.py "$(swift build --show-bin-path)/homelab"
+python3 Tests/network/actions_test.py "$(swift build --show-bin-path)/homelab"
 if docker image inspect "${HOMELAB_IMAGE:-homelab-control-plane:latest}" >/dev/null 2>&1; then
   python3 Tests/network/deploy_test.py "$(swift build --show-bin-path)/homelab"
 else

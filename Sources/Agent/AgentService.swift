@@ -30,6 +30,9 @@ public final class AgentService: Service, CollectorSink {
     private var delivery: Delivery!
     private var inbox: AgentInbox!
     private var collector: DockerCollector?
+    /// Actions the VPS hands this node (HTTP only: with `--inbox` the agent is the VPS's own,
+    /// and the executor runs its actions itself).
+    private var actions: RemoteActions?
     private var beatTimer: LoopTimer?
     private var flushScheduled = false
     /// The facts last reported, and the engine's version as the collector last said.
@@ -72,11 +75,16 @@ public final class AgentService: Service, CollectorSink {
         } else {
             logger.info("Docker is not reported (HOMELAB_AGENT_DOCKER=0)")
         }
+        if case .server(let url) = settings.delivery {
+            actions = RemoteActions(settings: settings, server: url, token: settings.token!, reactor: reactor, logger: logger)
+            try actions!.start()
+        }
         beatTimer = reactor.timer(after: .zero, repeating: settings.heartbeat) { [unowned self] in beat() }
     }
 
     public func shutdown() {
         beatTimer?.cancel()
+        actions?.close()
         collector?.shutdown()
         inbox?.close()
         delivery?.close()
@@ -89,6 +97,7 @@ public final class AgentService: Service, CollectorSink {
 
     public func reload() {
         delivery.transport.reload()
+        actions?.reload()
     }
 
     // MARK: The heartbeat
@@ -218,6 +227,7 @@ public final class AgentService: Service, CollectorSink {
             ]),
         ]
         details["docker"] = collector.map { .object($0.statusDetails) } ?? .string("off")
+        details["actions"] = actions.map { .object($0.statusDetails) } ?? .string("off")
         return details
     }
 

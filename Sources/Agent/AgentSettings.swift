@@ -29,6 +29,13 @@ public struct AgentSettings: Sendable {
     public var environment: [String: String]
     /// How long a request to the server may take, connecting included.
     public var requestTimeout = Duration.seconds(30)
+    /// `HOMELAB_AGENT_ALLOW`: the programs this node runs for the VPS (docs/remote-actions.md);
+    /// an entry matches argv[0] as the catalog wrote it, or its base name.
+    public var allow: [String]
+    /// `HOMELAB_AGENT_CONCURRENCY`: how many actions run at once; more offers wait unclaimed.
+    public var concurrency: Int
+    /// After SIGTERM on an action's timeout, how long before SIGKILL (as the executor's).
+    public var killGrace = Duration.seconds(5)
 
     public static let defaultSpool = "/var/lib/homelab-agent"
     public static let defaultSpoolMaxMB = 256
@@ -110,6 +117,19 @@ public struct AgentSettings: Sendable {
         case "0": docker = false
         case let other: throw fail("HOMELAB_AGENT_DOCKER", "\"\(other)\" is neither 1 (report the Docker engine) nor 0 (do not)")
         }
+        allow = []
+        for entry in (value("HOMELAB_AGENT_ALLOW") ?? "docker").split(separator: ",").map({ $0.trimmingWhitespace() }) where !entry.isEmpty {
+            guard !entry.hasSuffix("/"), !entry.contains(where: \.isWhitespace) else {
+                throw fail("HOMELAB_AGENT_ALLOW", "\"\(entry)\" is not a program name or path")
+            }
+            if !allow.contains(entry) { allow.append(entry) }
+        }
+        if allow.isEmpty { throw fail("HOMELAB_AGENT_ALLOW", "lists no program (leave it unset for docker)") }
+        let concurrencyText = value("HOMELAB_AGENT_CONCURRENCY") ?? "2"
+        guard let concurrency = Int(concurrencyText), concurrency >= 1, concurrency <= 64 else {
+            throw fail("HOMELAB_AGENT_CONCURRENCY", "\"\(concurrencyText)\" is not a whole number from 1 to 64")
+        }
+        self.concurrency = concurrency
         self.environment = environment
     }
 

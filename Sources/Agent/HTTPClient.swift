@@ -11,8 +11,18 @@ struct HTTPClientError: Error, CustomStringConvertible {
 /// A non-blocking HTTP/1.1 client on the loop, for one server: one keep-alive connection,
 /// opened when a request needs it, one request at a time (no pipelining), each with a
 /// deadline that covers the connect. An idle connection the server closes is simply dropped;
-/// the next request opens another.
+/// the next request opens another. A request may also be a stream (`stream`): the body of its
+/// 200 is handed over as it arrives, for as long as the server keeps it open.
 final class HTTPClient {
+    /// How a streamed response is read: once its 200 head arrived, `opened`; then its body
+    /// as it comes. A stream silent for longer than `idle` is a lost link (the server says
+    /// something, a comment at least, more often than that).
+    struct Streaming {
+        let idle: Duration
+        let opened: (HTTPResponse) -> Void
+        let body: ([UInt8]) -> Void
+    }
+
     private enum State {
         case closed
         case connecting
@@ -31,6 +41,9 @@ final class HTTPClient {
     private var written = 0
     private var parser = HTTPResponseParser()
     private var completion: ((Result<HTTPResponse, HTTPClientError>) -> Void)?
+    private var streaming: Streaming?
+    /// The stream's 200 arrived: its deadline is now the idle one.
+    private var streamOpen = false
     private var deadline: LoopTimer?
     private var readBuffer = [UInt8](repeating: 0, count: 64 << 10)
     /// Connections opened: the first request after each one is logged by the transport.
@@ -50,12 +63,28 @@ final class HTTPClient {
     /// Sends `request` (a whole HTTP/1.1 request) and calls `completion` once with the
     /// response or the reason there is none.
     func send(_ request: [UInt8], completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void) {
+        start(request, streaming: nil, completion: completion)
+    }
+
+    /// Sends `request` and reads the body of a 200 as a stream (`streaming`); `completion`
+    /// comes once, when the stream ends or fails (with the whole response if it was not a 200).
+    func stream(_ request: [UInt8], _ streaming: Streaming, completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void) {
+        start(request, streaming: streaming, completion: completion)
+    }
+
+    private func start(_ request: [UInt8], streaming: Streaming?, completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void) {
         precondition(self.completion == nil, "one request at a time")
         self.completion = completion
+        self.streaming = streaming
+        streamOpen = false
         output = request
         written = 0
         parser = HTTPResponseParser()
-        if deadline == nil { deadline = reactor.timer { [unowned self] in fail("no response within \(timeout)") } }
+        if deadline == nil {
+            deadline = reactor.timer { [unowned self] in
+                fail(streamOpen ? "the stream was silent for \(streaming?.idle ?? timeout)" : "no response within \(timeout)")
+            }
+        }
         deadline!.schedule(after: timeout)
         if token == nil {
             connect()
@@ -68,6 +97,7 @@ final class HTTPClient {
     /// Closes the connection; a request in flight gets no completion.
     func close() {
         completion = nil
+        streaming = nil
         deadline?.cancel()
         disconnect()
     }
@@ -142,6 +172,7 @@ final class HTTPClient {
                 return fail("reading from \(host):\(port): \(errno)")
             }
             let step = n == 0 ? parser.finish() : parser.feed(readBuffer[0..<n])
+            if let streaming, !passStream(streaming) { return }
             switch step {
             case .needMore:
                 if n == 0 { return fail("the connection closed mid-response") }
@@ -159,6 +190,20 @@ final class HTTPClient {
         }
     }
 
+    /// Hands a stream's news over; false when a handler closed the client meanwhile.
+    private func passStream(_ streaming: Streaming) -> Bool {
+        guard let head = parser.response, head.status == 200 else { return true }
+        if !streamOpen {
+            streamOpen = true
+            streaming.opened(head)
+            guard completion != nil else { return false }
+        }
+        deadline?.schedule(after: streaming.idle)
+        let bytes = parser.takeBody()
+        if !bytes.isEmpty { streaming.body(bytes) }
+        return completion != nil
+    }
+
     private func fail(_ reason: String) {
         disconnect()
         finish(.failure(HTTPClientError(description: reason)))
@@ -167,6 +212,7 @@ final class HTTPClient {
     private func finish(_ result: Result<HTTPResponse, HTTPClientError>) {
         deadline?.cancel()
         parser = HTTPResponseParser()
+        streaming = nil
         guard let completion else { return }
         self.completion = nil
         completion(result)

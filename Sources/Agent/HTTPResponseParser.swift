@@ -13,6 +13,10 @@ struct HTTPResponse {
 /// The minimal response parser of the agent's HTTP client: a status line, headers to the
 /// blank line, then a body framed by Content-Length, chunked transfer coding, or the end of
 /// the connection. Fed bytes as they arrive; 1xx interim responses are skipped.
+///
+/// The same parser reads a stream (the action stream's `text/event-stream`): once `head` is
+/// known the client drains the body decoded so far with `takeBody()`, so a response that
+/// never ends is read in bounded memory.
 struct HTTPResponseParser {
     enum Step {
         case needMore
@@ -40,14 +44,29 @@ struct HTTPResponseParser {
     private var inTrailers = false
 
     mutating func feed(_ bytes: ArraySlice<UInt8>) -> Step {
+        if position > 0 && (position == buffer.count || position >= 64 << 10) {
+            // What is consumed goes: a long stream must not keep every byte it carried.
+            buffer.removeFirst(position)
+            position = 0
+        }
         buffer.append(contentsOf: bytes)
         return parse()
+    }
+
+    /// The status and headers, once they arrived (the body still coming).
+    var response: HTTPResponse? {
+        head.map { HTTPResponse(status: $0.status, headers: $0.headers, body: [], keepAlive: $0.keepAlive) }
+    }
+
+    /// The body decoded so far, handed over and forgotten (a stream's reader).
+    mutating func takeBody() -> [UInt8] {
+        defer { body = [] }
+        return body
     }
 
     /// The connection ended: a body framed by the close is complete; anything else is cut short.
     mutating func finish() -> Step {
         if let head, case .untilClose = framing {
-            body.append(contentsOf: buffer[position...])
             return .done(HTTPResponse(status: head.status, headers: head.headers, body: body, keepAlive: false))
         }
         return .invalid(head == nil && buffer.isEmpty ? "the connection closed before any response" : "the connection closed mid-response")
@@ -72,7 +91,9 @@ struct HTTPResponseParser {
             body = Array(buffer[position..<(position + length)])
             return complete()
         case .untilClose:
-            return buffer.count - position > Self.maxBody ? .invalid("response body over \(Self.maxBody) bytes") : .needMore
+            body.append(contentsOf: buffer[position...])
+            position = buffer.count
+            return body.count > Self.maxBody ? .invalid("response body over \(Self.maxBody) bytes") : .needMore
         case .chunked:
             return parseChunks()
         }

@@ -33,11 +33,10 @@ final class HTTPTransport: Transport {
             body.append(contentsOf: heartbeat.last == 0x0A ? heartbeat.dropLast() : heartbeat[...])
         }
         body.append(UInt8(ascii: "]"))
-        let head = "POST \(server.eventsPath) HTTP/1.1\r\nHost: \(server.hostHeader)\r\nUser-Agent: homelab-agent/\(AgentVersion.current)\r\n"
-            + "Authorization: Bearer \(token.value)\r\nContent-Type: application/cloudevents-batch+json\r\n"
-            + "Accept: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+        let request = AgentRequest.bytes("POST", server.eventsPath, server: server, token: token,
+                                         contentType: "application/cloudevents-batch+json", body: body)
         let expected = batch.count + (heartbeat == nil ? 0 : 1)
-        client.send(Array(head.utf8) + body) { [unowned self] result in
+        client.send(request) { [unowned self] result in
             switch result {
             case .failure(let error):
                 completion(.failed("\(server): \(error)", level: .warning))
@@ -52,7 +51,7 @@ final class HTTPTransport: Transport {
     }
 
     private func outcome(_ response: HTTPResponse, expected: Int, spooled: Int) -> DeliveryOutcome {
-        let said = Self.reason(response.body)
+        let said = AgentRequest.reason(response.body)
         switch response.status {
         case 200:
             guard let results = Self.results(response.body), results.count == expected else {
@@ -85,16 +84,6 @@ final class HTTPTransport: Transport {
             }
         }
         return results
-    }
-
-    /// What an error body says, as `: REASON` for a log line (JSON `error`/`reason`, or text).
-    private static func reason(_ body: [UInt8]) -> String {
-        guard !body.isEmpty else { return "" }
-        if let object = (try? JSONParser.parse(body))?.object, let text = object["error"]?.string ?? object["reason"]?.string {
-            return ": " + text
-        }
-        let text = String(decoding: body.prefix(200), as: UTF8.self).trimmingWhitespace()
-        return text.isEmpty ? "" : ": " + text
     }
 
     func reload() { token.reload() }

@@ -57,3 +57,13 @@ public func fileKind(_ path: String) -> DirectoryEntry.Kind? {
     default: return .other
     }
 }
+
+/// Removes `path` and everything under it, without following symlinks; what cannot be
+/// removed stays. The corresponding C functions are `unlink` and `rmdir`.
+public func removeTree(_ path: String) {
+    for entry in listDirectory(path) {
+        let child = path + "/" + entry.name
+        if entry.kind == .directory { removeTree(child) } else { unlink(child) }
+    }
+    rmdir(path)
+}

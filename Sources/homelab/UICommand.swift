@@ -18,7 +18,9 @@ extension Command {
         $HOMELAB_UI_TOKEN_FILE, default $HOMELAB_ROOT/secrets/ui-token, created with mode 0600
         if missing; one that cannot be read stops the start) as a Bearer header or the session
         cookie the page sets (12 h; delete $HOMELAB_ROOT/secrets/session-secret to end them all).
-        HOMELAB_UI_AUTH=all protects reads too (default: write).
+        HOMELAB_UI_AUTH=all protects reads too (default: write). HOMELAB_AGENT_LEASE_SECONDS: how long
+        an agent's claimed action outlives the loss of its stream before it fails as interrupted
+        (default 60; docs/remote-actions.md).
         """,
         run: { arguments in
             let environment = Configuration.processEnvironment()
@@ -29,6 +31,13 @@ extension Command {
             case let other:
                 CommandLine.warn("ui: HOMELAB_UI_AUTH: \"\(other)\" is not write or all")
                 return 2
+            }
+            if let text = environment["HOMELAB_AGENT_LEASE_SECONDS"], !text.isEmpty {
+                guard let seconds = Int(text), seconds >= 1, seconds <= 86400 else {
+                    CommandLine.warn("ui: HOMELAB_AGENT_LEASE_SECONDS: \"\(text)\" is not a whole number of seconds from 1 to 86400")
+                    return 2
+                }
+                settings.agentLease = .seconds(seconds)
             }
             return ServiceLauncher.serve(UIService.service, arguments) { configuration, logger in
                 settings.address = configuration.uiAddress

@@ -4,7 +4,9 @@ import Glibc
 @testable import Agent
 import FSWatch
 import HomelabCore
+import Observer
 import TestSupport
+import UI
 
 /// An agent on a `ServiceFixture`'s reactor, with its spool and inbox in the fixture's folder.
 final class AgentFixture: ServiceFixture {
@@ -37,6 +39,22 @@ final class AgentFixture: ServiceFixture {
         let agent = AgentService(settings: settings, logger: logger("agent"))
         try agent.start(on: reactor)
         self.agent = agent
+    }
+
+    /// The VPS side on this loop: an observer, and the UI on a loopback port with a token for
+    /// `testnode` in `secrets/agents/`. The caller shuts them down.
+    func startVPS() throws -> (observer: ObserverService, ui: UIService, token: String) {
+        let token = "hla_" + Digest.randomHex(bytes: 24)
+        try AtomicFile.write(token + "\n", to: root.agentToken("testnode"), mode: 0o600)
+        let observer = ObserverService(configuration: configuration, logger: logger("observer"))
+        try observer.start(on: reactor)
+        var settings = UIService.Settings()
+        settings.address = "127.0.0.1:0"
+        settings.token = "operator-token"
+        let ui = UIService(configuration: configuration, logger: logger("ui"), settings: settings)
+        try ui.start(on: reactor)
+        environment["HOMELAB_AGENT_TOKEN"] = token
+        return (observer, ui, token)
     }
 
     func stop() {

@@ -29,6 +29,10 @@ import TestSupport
         #expect(settings.heartbeat == .seconds(15))
         #expect(settings.docker && settings.mounts.isEmpty)
         #expect(settings.runtimeRoot == nil)
+        #expect(settings.allow == ["docker"] && settings.concurrency == 2)
+        let listed = try AgentSettings(environment: ["HOMELAB_SERVER": "http://vps", "HOMELAB_AGENT_TOKEN": "t",
+                                                     "HOMELAB_AGENT_ALLOW": " docker, /usr/local/bin/ledger ,docker", "HOMELAB_AGENT_CONCURRENCY": "4"], hostName: "nas")
+        #expect(listed.allow == ["docker", "/usr/local/bin/ledger"] && listed.concurrency == 4)
     }
 
     @Test func eachBadSettingIsNamed() {
@@ -48,6 +52,9 @@ import TestSupport
         #expect(refusal(server.merging(["HOMELAB_HEARTBEAT_SECONDS": "0"]) { $1 }) == "HOMELAB_HEARTBEAT_SECONDS")
         #expect(refusal(server.merging(["HOMELAB_AGENT_SPOOL": "relative"]) { $1 }) == "HOMELAB_AGENT_SPOOL")
         #expect(refusal(["HOMELAB_AGENT_INBOX": "/tmp"], flags: ["--inbox": "/tmp"]) == "HOMELAB_AGENT_INBOX")
+        #expect(refusal(server.merging(["HOMELAB_AGENT_ALLOW": " , "]) { $1 }) == "HOMELAB_AGENT_ALLOW")
+        #expect(refusal(server.merging(["HOMELAB_AGENT_ALLOW": "docker,/usr/bin/"]) { $1 }) == "HOMELAB_AGENT_ALLOW")
+        #expect(refusal(server.merging(["HOMELAB_AGENT_CONCURRENCY": "0"]) { $1 }) == "HOMELAB_AGENT_CONCURRENCY")
     }
 
     @Test func anInboxOfARuntimeRootIsThatRoot() throws {

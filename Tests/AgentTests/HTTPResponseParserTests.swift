@@ -49,4 +49,30 @@ import Testing
             if case .invalid = parse([text]) {} else { Issue.record("accepted: \(text)") }
         }
     }
+
+    /// A stream (the action stream): the body is drained as it comes, the buffer stays small.
+    @Test func aStreamIsReadAsItComesInBoundedMemory() throws {
+        var parser = HTTPResponseParser()
+        _ = parser.feed(Array("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)[...])
+        #expect(parser.response?.status == 200)
+        var decoder = SSEDecoder()
+        var messages: [SSEDecoder.Message] = []
+        for index in 0..<2000 {
+            let event = index % 2 == 0 ? ": keep-alive\n\n" : "event: offer\r\ndata: {\"id\":\"a\(index)\"}\r\n\r\n"
+            let chunk = String(event.utf8.count, radix: 16) + "\r\n" + event + "\r\n"
+            for piece in [chunk.prefix(5), chunk.dropFirst(5)] {
+                if case .needMore = parser.feed(Array(piece.utf8)[...]) {} else { Issue.record("a stream ended") }
+                messages += decoder.feed(parser.takeBody())
+            }
+        }
+        #expect(messages.count == 1000 && messages.last == SSEDecoder.Message(event: "offer", data: #"{"id":"a1999"}"#))
+        if case .done = parser.feed(Array("0\r\n\r\n".utf8)[...]) {} else { Issue.record("the last chunk ends it") }
+    }
+
+    @Test func serverSentEventsJoinDataLinesAndSkipComments() {
+        var decoder = SSEDecoder()
+        #expect(decoder.feed(Array(": hi\ndata: a\ndata:b\nid: 7\n".utf8)).isEmpty)
+        #expect(decoder.feed(Array("\r".utf8)) == [SSEDecoder.Message(event: "message", data: "a\nb")])
+        #expect(decoder.feed(Array("\nevent: x\n\n".utf8)).isEmpty)  // an event without data is not dispatched
+    }
 }

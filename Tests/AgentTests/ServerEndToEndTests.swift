@@ -14,18 +14,9 @@ import UI
 @Suite(.serialized, .timeLimit(.minutes(2))) struct ServerEndToEndTests {
     @Test func theAgentsEventsReachTheLogOnceAndARevokedTokenHoldsThemInTheSpool() throws {
         let fixture = try AgentFixture()
-        let token = "hla_" + Digest.randomHex(bytes: 24)
-        try AtomicFile.write(token + "\n", to: fixture.root.agentToken("testnode"), mode: 0o600)
-        let observer = ObserverService(configuration: fixture.configuration, logger: fixture.logger("observer"))
-        try observer.start(on: fixture.reactor)
+        let (observer, ui, token) = try fixture.startVPS()
         defer { observer.shutdown() }
-        var settings = UIService.Settings()
-        settings.address = "127.0.0.1:0"
-        settings.token = "operator-token"
-        let ui = UIService(configuration: fixture.configuration, logger: fixture.logger("ui"), settings: settings)
-        try ui.start(on: fixture.reactor)
         defer { ui.shutdown() }
-        fixture.environment["HOMELAB_AGENT_TOKEN"] = token
         try fixture.start(["--server": "http://127.0.0.1:\(ui.port)"])
 
         let ids = { fixture.loggedEvents().compactMap { $0["id"]?.string } }

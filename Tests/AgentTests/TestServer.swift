@@ -42,14 +42,19 @@ final class TestServer {
     private var seen: Set<String> = []
     private let reactor: Reactor
     private var buffers: [Reactor.Token: [UInt8]] = [:]
+    /// Connections that carried events (`connections` counts those: the action stream and
+    /// the action requests have connections of their own).
+    private var eventConnections: Set<Reactor.Token> = []
+    /// The action API (docs/remote-actions.md).
+    private(set) var actions: TestActionAPI!
 
     init(reactor: Reactor) throws {
         self.reactor = reactor
         let (fd, port) = try Socket.listen("127.0.0.1:0")
         self.port = port
+        actions = TestActionAPI(send: { [unowned self] fd, text in send(fd, text) }, close: { [unowned self] token in drop(token) })
         try reactor.register(FileDescriptor(owning: fd), label: "test server", interest: .readable) { [unowned self] _ in
             while case .connection(let client, _) = Socket.accept(fd) {
-                connections += 1
                 var token: Reactor.Token?
                 token = try? reactor.register(FileDescriptor(owning: client), label: "test client", interest: .readable) { [unowned self] _ in
                     if let token { read(token) }
@@ -66,20 +71,26 @@ final class TestServer {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n <= 0 {
-            if n == 0 || Errno.current != .wouldBlock {
-                buffers[token] = nil
-                reactor.close(token)
-            }
+            if n == 0 || Errno.current != .wouldBlock { drop(token) }
             return
         }
         buffers[token, default: []].append(contentsOf: chunk[0..<n])
         while let request = takeRequest(token) {
-            if !answer(request, fd: fd) {
-                buffers[token] = nil
-                reactor.close(token)
-                return
+            let line = request.head.prefix { $0 != "\r" }.split(separator: " ")
+            if line.count >= 2, let answered = actions.answer(String(line[0]), String(line[1]), body: request.body, token: token, fd: fd) {
+                if !answered { return drop(token) }
+                continue
             }
+            if eventConnections.insert(token).inserted { connections += 1 }
+            if !answer(request, fd: fd) { return drop(token) }
         }
+    }
+
+    private func drop(_ token: Reactor.Token) {
+        buffers[token] = nil
+        eventConnections.remove(token)
+        actions.closed(token)
+        reactor.close(token)
     }
 
     private func takeRequest(_ token: Reactor.Token) -> (head: String, body: [UInt8])? {

@@ -32,9 +32,11 @@ public final class ActionRun {
         public let outputTail: String
     }
 
-    /// Starts `argv` with its output appended to `log`, which the run owns (and closes) from now on.
+    /// Starts `argv` with its output appended to `log`, which the run owns (and closes) from now on,
+    /// and handed to `output` as it comes (a node's agent streams it to the VPS).
     public init(id: String, resource: String, argv: [String], environment: [String: String], folder: String, log: consuming FileDescriptor,
-         timeout: Int, grace: Duration, reactor: Reactor, finished: @escaping (ActionRun, Outcome) -> Void) throws(SystemError) {
+         timeout: Int, grace: Duration, reactor: Reactor, output: ((ArraySlice<UInt8>) -> Void)? = nil,
+         finished: @escaping (ActionRun, Outcome) -> Void) throws(SystemError) {
         self.id = id
         self.resource = resource
         self.timeout = timeout
@@ -47,6 +49,7 @@ public final class ActionRun {
             command = try RunningCommand(argv, environment: environment, folder: folder, reactor: reactor, output: .chunks({ [unowned self] chunk in
                 try? FileDescriptor.writeAll(Array(chunk), to: fd)
                 tail.append(Array(chunk))
+                output?(chunk)
             }), onExit: { [unowned self] exit in end(exit) })
         } catch {
             closeLog()
