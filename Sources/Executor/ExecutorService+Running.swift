@@ -98,7 +98,7 @@ extension ExecutorService {
         case .failure(let reason): return .failure(Refusal(reason.description))
         }
         switch ActionResolver.resolve(entry, args: file.args).flatMap({ argv in ActionResolver.node(entry, args: file.args).map { (argv, $0) } }) {
-        case .success(let (argv, node)): return .success((entry, argv, node))
+        case .success(let (argv, node)): return .success((entry, argv, node == settings.localNode ? nil : node))
         case .failure(let failure): return .failure(Refusal(failure.description))
         }
     }

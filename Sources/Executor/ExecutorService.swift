@@ -23,6 +23,9 @@ public final class ExecutorService: Service {
         /// How long an approved action waits for its proposal to show in the log before it is
         /// refused as never proposed.
         public var proposalWait: Duration = .seconds(10)
+        /// The node this executor runs on (HOMELAB_NODE): an action whose `runsOn` names it runs
+        /// here instead of being handed to an agent.
+        public var localNode: String?
         /// How long a hand-off to a node's agent waits to be claimed before it is failed.
         public var handoffClaimTimeout: Duration = .seconds(600)
         public init() {}
@@ -168,8 +171,10 @@ public final class ExecutorService: Service {
     /// Its catalog entry has `runsOn`: a node's agent runs it. (Only for the slot count: the
     /// gate reads the entry again when the action is claimed.)
     private func runsElsewhere(_ file: ActionFile) -> Bool {
-        guard let name = file.action, case .success(let entry) = CatalogEntry.load(name: name, inventory: inventoryFolder) else { return false }
-        return entry.runsOn != nil
+        guard let name = file.action, case .success(let entry) = CatalogEntry.load(name: name, inventory: inventoryFolder),
+              entry.runsOn != nil, case .success(let node) = ActionResolver.node(entry, args: file.args)
+        else { return false }
+        return node != nil && node != settings.localNode
     }
 
     private func forget(at index: Int) {

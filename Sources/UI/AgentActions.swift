@@ -53,6 +53,8 @@ final class AgentActions {
         let running = Set((request.query["running"] ?? "").split(separator: ",").map(String.init))
         reconcile(node: node, instance: instance, running: running)
         connection.stream(headers: EventStream.head)
+        // A cut link closes nothing: without this the lease would never start.
+        connection.detectDeadPeer(within: ui.settings.agentLease)
         connection.send(Array(": connected\nretry: 1000\n\n".utf8))
         let stream = Stream(connection: connection, node: node, instance: instance)
         let key = ObjectIdentifier(connection)
@@ -165,6 +167,10 @@ final class AgentActions {
     private func claim(_ id: String, node: String, instance: String, _ connection: HTTPServer.Connection) -> HTTPResponse {
         let claimed = root.handoff(id, node: node, .claimed)
         guard rename(root.handoff(id, node: node), claimed) == 0 else {
+            // The same instance asking again (its first answer was lost) has it: same answer.
+            if claimInstance(id, node: node) == instance, fileKind(root.handoff(id, node: node, .result)) == nil {
+                return claimAnswer(id, claimed)
+            }
             return .text(409, "\(id) is claimed already, or no longer offered")
         }
         let agent: JSONObject = ["instance": .string(instance), "claimedAt": .string(Timestamp.now().iso8601Milliseconds),
@@ -179,6 +185,10 @@ final class AgentActions {
         }
         ui.logger.info("\(id) claimed by the agent of node \(node) (instance \(instance)) from \(connection.remoteAddress)")
         if !hasStream(node: node, instance: instance) { startLease(id, node: node) }
+        return claimAnswer(id, claimed)
+    }
+
+    private func claimAnswer(_ id: String, _ claimed: String) -> HTTPResponse {
         let handoff = FileContents.object(claimed) ?? [:]
         let answer: JSONObject = ["id": .string(id), "argv": handoff["argv"] ?? .array([]), "timeoutSeconds": handoff["timeoutSeconds"] ?? .null]
         return .json(JSONWriter.encode(.object(answer)) + [0x0A])

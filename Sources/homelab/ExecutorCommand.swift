@@ -19,8 +19,13 @@ extension Command {
         An action's environment is PATH, HOME (its folder), LANG and HOMELAB_ACTION_ID, plus
         DOCKER_CONFIG when the executor has it: where `docker --context NODE` finds its contexts.
 
+        An action whose catalog entry says where it runs ("runsOn") is handed to that node's
+        agent (docs/remote-actions.md), unless that node is this one (HOMELAB_NODE): then it
+        runs here, on this host.
+
         environment: HOMELAB_ROOT, HOMELAB_REPO, HOMELAB_INVENTORY, HOMELAB_EXECUTOR_CONCURRENCY
-                     (default 2), HOMELAB_HEARTBEAT_SECONDS, HOMELAB_LOG_LEVEL, DOCKER_CONFIG
+                     (default 2), HOMELAB_NODE (this host's node name; unset: every runsOn action
+                     is handed off), HOMELAB_HEARTBEAT_SECONDS, HOMELAB_LOG_LEVEL, DOCKER_CONFIG
         """,
         run: { arguments in
             var settings = ExecutorService.Settings()
@@ -32,6 +37,13 @@ extension Command {
                     return 2
                 }
                 settings.concurrency = value
+            }
+            if let node = environment["HOMELAB_NODE"], !node.isEmpty {
+                guard Subject.isValidNodeName(node) else {
+                    CommandLine.warn("executor: HOMELAB_NODE: \"\(node)\" is not a valid node name ([A-Za-z0-9][A-Za-z0-9._-]*)")
+                    return 2
+                }
+                settings.localNode = node
             }
             return ServiceLauncher.serve(ExecutorService.service, arguments) { configuration, logger in
                 ExecutorService(configuration: configuration, logger: logger, settings: settings)

@@ -62,6 +62,21 @@ import HomelabCore
         #expect(fixture.events().last?.type == "action.failed" && fixture.events().last?.data["actor"] as? String == "agent:nas")
     }
 
+    /// The executor's own node (HOMELAB_NODE, the VPS in the stack) has no agent that takes
+    /// actions: what runs there, the executor runs itself.
+    @Test func anActionForTheExecutorsOwnNodeRunsHere() throws {
+        let fixture = try ExecutorFixture()
+        let marker = remoteCatalog(fixture)
+        var settings = ExecutorService.Settings()
+        settings.localNode = "vps"
+        try fixture.start(settings)
+        fixture.approve("l1", action: "remote-touch", args: ["host": "vps"], resource: "container/vps/web")
+        #expect(try fixture.turn(until: { fixture.ids(.done) == ["l1"] }))
+        #expect(FileManager.default.fileExists(atPath: marker))
+        #expect(listDirectory(fixture.root.handoff).isEmpty)
+        #expect(fixture.events().first { $0.type == "action.started" }?.data["actor"] as? String == "executor")
+    }
+
     @Test func aValueThatIsNoNodeNameIsRefused() throws {
         let fixture = try ExecutorFixture()
         fixture.catalog("loose", #"{"argv":["true"],"params":{"host":".+"},"runsOn":"{host}"}"#)

@@ -83,6 +83,10 @@ import HomelabCore
         let (status, answer) = post(fixture, "o2", "claim", nas, #"{"instance":"agent-1"}"#)
         #expect(status == 200)
         #expect(answer.hasSuffix(#"{"id":"o2","argv":["docker","start","web"],"timeoutSeconds":120}"# + "\n"))
+        // Its answer lost, the same instance asks again: the same answer; another instance: 409.
+        let (again, repeated) = post(fixture, "o2", "claim", nas, #"{"instance":"agent-1"}"#)
+        #expect(again == 200 && repeated.hasSuffix(#"{"id":"o2","argv":["docker","start","web"],"timeoutSeconds":120}"# + "\n"))
+        #expect(post(fixture, "o2", "claim", nas, #"{"instance":"agent-0"}"#).0 == 409)
 
         // Another node's token: 403 for every verb; no token 401; unknown 404.
         #expect(post(fixture, "o2", "claim", pi, #"{"instance":"x"}"#).0 == 403)

@@ -136,7 +136,7 @@ def test_stop_is_proposed_approved_started_and_healed():
     stopped = time.monotonic()
     action = wait(lambda: pending_for(web), 2.0, "a pending docker-start within 2 s")[0]
     print("     pending %.0f ms after docker stop returned" % ((time.monotonic() - stopped) * 1000), flush=True)
-    assert action["action"] == "docker-start" and action["preview"] == ["docker", "start", web], action
+    assert action["action"] == "docker-start" and action["preview"] == ["docker", "--context", host, "start", web], action
     assert observed(web)["state"] == "exited"
     done = subprocess.run([binary, "approve", action["id"]], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

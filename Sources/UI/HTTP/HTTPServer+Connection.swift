@@ -75,6 +75,24 @@ extension HTTPServer {
             send(headers.encodedStreamHead(common: server.commonHeaders()))
         }
 
+        /// For a long-lived stream whose peer can vanish without a word (a cut link sends no FIN,
+        /// and small writes just wait in the send buffer): TCP keepalive probes after a quarter
+        /// of `within` idle, and data left unacknowledged for half of it, end the connection
+        /// with an error, which closes it like any other.
+        public func detectDeadPeer(within: Duration) {
+            guard let token, let fd = server.reactor.descriptor(token) else { return }
+            let seconds = max(1, Int32(clamping: within.components.seconds))
+            func set(_ level: Int32, _ option: Int32, _ value: Int32) {
+                var value = value
+                setsockopt(fd, level, option, &value, socklen_t(MemoryLayout<Int32>.size))
+            }
+            set(SOL_SOCKET, SO_KEEPALIVE, 1)
+            set(Int32(IPPROTO_TCP), TCP_KEEPIDLE, max(1, seconds / 4))
+            set(Int32(IPPROTO_TCP), TCP_KEEPINTVL, max(1, seconds / 8))
+            set(Int32(IPPROTO_TCP), TCP_KEEPCNT, 3)
+            set(Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, max(1000, seconds * 500))
+        }
+
         /// Called by a handler that returns nil without streaming: it will `respond` later.
         public func answerLater() { willAnswer = true }
 
