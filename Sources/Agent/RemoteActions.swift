@@ -259,9 +259,10 @@ final class RemoteActions {
 
     /// The VPS answered 409 (or 403/404) to a run's request: it no longer counts this run.
     private func ended(_ run: RemoteRun, _ status: Int, said: String, what: String) {
-        if status == 409 {
+        // 404: the hand-off is over and gone (the executor recorded the lease's verdict already).
+        if status == 409 || status == 404 {
             counters.leaseEnded += 1
-            logger.warning("\(run.id): the VPS refused \(what) (409\(said)): the lease ended it (recorded interrupted); "
+            logger.warning("\(run.id): the VPS refused \(what) (\(status)\(said)): the lease ended it (recorded interrupted); "
                 + (run.isRunning ? "its child is stopped, " : "") + "nothing more is posted")
         } else {
             logger.error("\(run.id): the VPS refused \(what) (\(status)\(said)); nothing more is posted")
