@@ -40,7 +40,7 @@ def percentile(values, p):
 
 
 with Lab(nodes=("nas",), verbose=False) as lab:
-    cluster = Cluster(lab, binary, desired_nodes=("nas",), log_level="warning")
+    cluster = Cluster(lab, binary, desired_nodes=("nas",))
     stamp = os.path.join(lab.base, "bin", "stamp")
     stamps = os.path.join(lab.base, "nas", "stamps.txt")
     os.makedirs(os.path.dirname(stamp), exist_ok=True)

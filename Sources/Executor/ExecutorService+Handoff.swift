@@ -41,7 +41,9 @@ extension ExecutorService {
             if mkdir(folder, 0o755) != 0 && Errno.current != .fileExists { throw SystemError("mkdir", Errno.current, subject: folder) }
             // The log exists from the hand-off on, as for a local run: the UI only appends to it.
             try FileDescriptor.open(root.actionLog(id), O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644).close()
-            try AtomicFile.write(JSONWriter.encode(.object(offer)) + [0x0A], to: root.handoff(id, node: node))
+            // Not fsynced: it is on the path to the child's start, and after a power cut the
+            // action is in running/ without it, which recovery fails as interrupted.
+            try AtomicFile.write(JSONWriter.encode(.object(offer)) + [0x0A], to: root.handoff(id, node: node), durability: .none)
         } catch {
             record(file, claim: claim, result: .init(startedAt: Timestamp.now().iso8601Milliseconds, error: "could not hand it to node \(node): \(error)"), ok: false)
             logger.warning("could not hand \(id) to node \(node): \(error)")

@@ -148,7 +148,7 @@ final class AgentActions {
                 var started = JSONObject()
                 if let pid = body?["pid"]?.int { started["pid"] = .int(pid) }
                 started["startedAt"] = body?["startedAt"] ?? .string(Timestamp.now().iso8601Milliseconds)
-                try AtomicFile.write(JSONWriter.encode(.object(started)) + [0x0A], to: root.handoff(id, node: node, .started))
+                try AtomicFile.write(JSONWriter.encode(.object(started)) + [0x0A], to: root.handoff(id, node: node, .started), durability: .none)
                 ui.logger.info("\(id) started on node \(node), pid \(body?["pid"]?.int.map(String.init) ?? "?")")
             default:  // output
                 guard request.body.count <= Self.maxOutput else { return .text(413, "an output chunk is at most \(Self.maxOutput) bytes") }
@@ -176,7 +176,9 @@ final class AgentActions {
         let agent: JSONObject = ["instance": .string(instance), "claimedAt": .string(Timestamp.now().iso8601Milliseconds),
                                  "remoteAddress": .string(connection.remoteAddress)]
         do {
-            try AtomicFile.write(JSONWriter.encode(.object(agent)) + [0x0A], to: root.handoff(id, node: node, .agent))
+            // Not fsynced (on the path to the child's start): lost to a power cut, the claim has
+            // no instance, the agent's reports are refused and the lease ends it as interrupted.
+            try AtomicFile.write(JSONWriter.encode(.object(agent)) + [0x0A], to: root.handoff(id, node: node, .agent), durability: .none)
         } catch {
             // Not the agent's: the lease ends it rather than leave it claimed by nobody.
             ui.logger.error("\(id): could not record its claim: \(error)")

@@ -212,7 +212,7 @@ class Lab:
     def _save_state(self):
         os.makedirs(REGISTRY, exist_ok=True)
         state = {"id": self.id, "base": self.base if self.made_base else None, "namespaces": self.namespaces,
-                 "engines": [engine.host for engine in self.engines.values()]}
+                 "engines": [engine.host for engine in self.engines.values()], "owner": _process_identity(os.getpid())}
         with open(self.state_file + ".tmp", "w") as file:
             json.dump(state, file)
         os.rename(self.state_file + ".tmp", self.state_file)
@@ -416,8 +416,18 @@ def tail(path, size=3000):
         return "(no log)"
 
 
+def _process_identity(pid):
+    """`PID:STARTTIME` (field 22 of /proc/PID/stat): a pid reused by another process differs."""
+    try:
+        with open("/proc/%d/stat" % pid) as file:
+            return "%d:%s" % (pid, file.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError):
+        return None
+
+
 def clean_stale():
-    """Undoes the labs of runs that died without tearing down (their state files in REGISTRY)."""
+    """Undoes the labs of runs that died without tearing down (their state files in REGISTRY);
+    a lab whose run is still alive (a test and a benchmark side by side) is left alone."""
     if not os.path.isdir(REGISTRY):
         return 0
     count = 0
@@ -426,6 +436,9 @@ def clean_stale():
             continue
         with open(os.path.join(REGISTRY, name)) as file:
             state = json.load(file)
+        owner = state.get("owner")
+        if owner and _process_identity(int(owner.split(":")[0])) == owner:
+            continue
         # Its engines' containers first (they live in namespaces of their own), then whatever
         # runs inside the dead lab's namespaces (never a recorded pid: it may be reused since).
         for host in state.get("engines", []):
