@@ -110,7 +110,7 @@ final class AgentInbox {
                     // Received here: the node's clock is the time of receipt (SPEC §4.1).
                     if event.time == nil { event.time = now.iso8601Milliseconds }
                     do {
-                        if try spool.append(event.encoded) {
+                        if try spool.append(event.encoded, subject: event.subject, snapshot: event.type == "resource.snapshot") {
                             taken.append(name)
                         } else {
                             waitingForRoom = true  // this file and the rest wait for `rescan`

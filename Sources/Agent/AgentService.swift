@@ -147,14 +147,17 @@ public final class AgentService: Service, CollectorSink {
     @discardableResult
     private func spoolEvent(type: String, subject: String, data: JSONValue?) -> Bool {
         let line = InboxWriter(inbox: "", source: source).event(type: type, subject: subject, data: data)
+        let snapshot = type == "resource.snapshot"
+        let ahead = spool.mayGoAhead(subject: subject, snapshot: snapshot)
         var spooled = false
         do {
-            spooled = try spool.append(line)
+            spooled = try spool.append(line, subject: subject, snapshot: snapshot)
         } catch {
             logger.error("cannot append to the spool: \(error); \(type) \(subject) is counted as a gap")
         }
         if spooled {
             spooledCount += 1
+            if ahead { delivery.sendAhead(line) }
         } else {
             if spool.isFull { noteFull() }
             spool.countGaps(1)
@@ -217,7 +220,7 @@ public final class AgentService: Service, CollectorSink {
             "lastDelivery": counters.lastDelivery.map { .string($0.iso8601Milliseconds) } ?? .null,
             "counters": .object([
                 "spooled": .int(spooledCount + (inbox?.forwarded ?? 0)), "delivered": .int(counters.delivered), "duplicates": .int(counters.duplicates),
-                "rejected": .int(counters.rejected), "gaps": .int(spool.gaps), "heartbeats": .int(counters.heartbeats),
+                "rejected": .int(counters.rejected), "gaps": .int(spool.gaps), "heartbeats": .int(counters.heartbeats), "sentAhead": .int(counters.sentAhead),
                 "requests": .int(counters.requests), "failures": .int(counters.failures),
                 "forwarded": .int(inbox?.forwarded ?? 0), "refused": .int(inbox?.refused ?? 0),
             ]),

@@ -5,6 +5,11 @@ import HomelabCore
 /// may carry, the newest unsent heartbeat appended; the next batch as soon as the last is
 /// acknowledged (a backlog drains as fast as the receiver answers), and after a failure a
 /// back-off from 100 ms doubling to 2 s. Nothing waits on a timer while the receiver answers.
+///
+/// Live reports do not wait behind a backlog (after a partition, say): one that nothing older
+/// in the spool is about (`SpoolSubjects`) is sent ahead, in the next request, which then
+/// carries only a short slice of the backlog so it comes back soon. Its spooled line goes later
+/// in order and is answered `duplicate`.
 final class Delivery {
     static let maxEvents = EventValidation.maxBatchEvents
     /// The spooled lines of one request: the server takes at most 1 MiB of body, which also
@@ -22,6 +27,12 @@ final class Delivery {
     private let acknowledged: () -> Void
     /// The newest heartbeat not yet sent: heartbeats are never spooled, only the last counts.
     private var heartbeat: [UInt8]?
+    /// Reports to send ahead of the backlog (copies: each is in the spool too), and their bytes.
+    private var ahead: [[UInt8]] = []
+    private var aheadBytes = 0
+    static let maxAheadBytes = 64 << 10
+    /// Backlog events that ride with reports sent ahead.
+    static let besideAhead = 64
     private var inFlight = false
     private var kickScheduled = false
     private var retry: LoopTimer!
@@ -37,6 +48,8 @@ final class Delivery {
         var duplicates = 0
         var rejected = 0
         var heartbeats = 0
+        /// Reports sent ahead of a backlog.
+        var sentAhead = 0
         var requests = 0
         var failures = 0
         var lastDelivery: Timestamp?
@@ -60,35 +73,54 @@ final class Delivery {
         heartbeat = event
     }
 
+    /// A report just spooled that nothing older waits for: worth sending ahead only when more
+    /// than one request's worth is waiting before it (at most `maxAheadBytes` at a time).
+    func sendAhead(_ event: [UInt8]) {
+        guard spool.depth > Self.maxEvents, aheadBytes + event.count <= Self.maxAheadBytes else { return }
+        ahead.append(event)
+        aheadBytes += event.count
+    }
+
     /// Sends what is waiting, unless a delivery is in flight or backing off (each ends by
     /// looking again).
     func kick() {
         guard !inFlight, !retry.isScheduled else { return }
         let batch: Spool.Batch
         do {
-            batch = try spool.read(maxEvents: batchLimit, maxBytes: Self.maxBytes)
+            batch = try spool.read(maxEvents: ahead.isEmpty ? batchLimit : min(batchLimit, Self.besideAhead),
+                                   maxBytes: Self.maxBytes - aheadBytes)
         } catch {
             return failed("cannot read the spool: \(error)", level: .error)
         }
-        guard !batch.isEmpty || heartbeat != nil else { return }
+        guard !batch.isEmpty || heartbeat != nil || !ahead.isEmpty else { return }
         let beat = heartbeat
+        let early = ahead
         heartbeat = nil
+        (ahead, aheadBytes) = ([], 0)
         inFlight = true
         counters.requests += 1
-        transport.send(batch, heartbeat: beat) { [unowned self] outcome in
+        transport.send(batch, extra: early + (beat.map { [$0] } ?? [])) { [unowned self] outcome in
             inFlight = false
             switch outcome {
             case .delivered(let results):
                 if beat != nil { counters.heartbeats += 1 }
+                counters.sentAhead += early.count
                 delivered(batch, results)
             case .failed(let problem, let level):
                 if heartbeat == nil { heartbeat = beat }  // unless a newer one came meanwhile
+                resend(early)
                 failed(problem, level: level)
             case .tooLarge:
                 if heartbeat == nil { heartbeat = beat }
-                tooLarge(batch)
+                tooLarge(batch)  // what was to go ahead goes in order, with the spool
             }
         }
+    }
+
+    /// Reports that did not get through go ahead again, before newer ones.
+    private func resend(_ early: [[UInt8]]) {
+        ahead = early + ahead
+        aheadBytes = ahead.reduce(0) { $0 + $1.count }
     }
 
     /// Looks again on the loop's next turn (never recursively: a backlog is many batches).
@@ -132,7 +164,7 @@ final class Delivery {
         backoff = Self.minBackoff
         batchLimit = min(Self.maxEvents, batchLimit * 2)
         acknowledged()
-        if spool.depth > 0 || heartbeat != nil {
+        if spool.depth > 0 || heartbeat != nil || !ahead.isEmpty {
             kickSoon()
         } else if batch.count >= 100 {
             // A backlog is over: hand its buffers back so the steady RSS stays small.

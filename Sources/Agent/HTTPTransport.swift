@@ -2,7 +2,7 @@ import FSWatch
 import HomelabCore
 
 /// `HOMELAB_SERVER` (SPEC §11): `POST PREFIX/api/events` with a CloudEvents batch (a JSON array
-/// of the spooled events, then the newest heartbeat) and the node's token. A 200 carries one
+/// of the spooled events, then reports sent ahead and the newest heartbeat) and the node's token. A 200 carries one
 /// result per posted event, in order; anything else acknowledges nothing.
 final class HTTPTransport: Transport {
     let kind = "http"
@@ -21,21 +21,21 @@ final class HTTPTransport: Transport {
         client = HTTPClient(host: server.host, port: server.port, reactor: reactor, timeout: timeout)
     }
 
-    func send(_ batch: Spool.Batch, heartbeat: [UInt8]?, completion: @escaping (DeliveryOutcome) -> Void) {
+    func send(_ batch: Spool.Batch, extra: [[UInt8]], completion: @escaping (DeliveryOutcome) -> Void) {
         var body: [UInt8] = [UInt8(ascii: "[")]
-        body.reserveCapacity(batch.bytes.count + (heartbeat?.count ?? 0) + 2)
+        body.reserveCapacity(batch.bytes.count + extra.reduce(0) { $0 + $1.count } + 2)
         for index in 0..<batch.count {
             if index > 0 { body.append(UInt8(ascii: ",")) }
             body.append(contentsOf: batch.line(index))
         }
-        if let heartbeat {
-            if batch.count > 0 { body.append(UInt8(ascii: ",")) }
-            body.append(contentsOf: heartbeat.last == 0x0A ? heartbeat.dropLast() : heartbeat[...])
+        for (index, event) in extra.enumerated() {
+            if batch.count > 0 || index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: event.last == 0x0A ? event.dropLast() : event[...])
         }
         body.append(UInt8(ascii: "]"))
         let request = AgentRequest.bytes("POST", server.eventsPath, server: server, token: token,
                                          contentType: "application/cloudevents-batch+json", body: body)
-        let expected = batch.count + (heartbeat == nil ? 0 : 1)
+        let expected = batch.count + extra.count
         client.send(request) { [unowned self] result in
             switch result {
             case .failure(let error):

@@ -16,10 +16,10 @@ final class InboxTransport: Transport {
         writer = InboxWriter(inbox: inbox, source: source)
     }
 
-    func send(_ batch: Spool.Batch, heartbeat: [UInt8]?, completion: @escaping (DeliveryOutcome) -> Void) {
+    func send(_ batch: Spool.Batch, extra: [[UInt8]], completion: @escaping (DeliveryOutcome) -> Void) {
         do throws(SystemError) {
             for index in 0..<batch.count { try writer.drop(Array(batch.bytes[batch.lines[index].lowerBound...batch.lines[index].upperBound])) }
-            if let heartbeat { try writer.drop(heartbeat) }
+            for event in extra { try writer.drop(event) }
             // Each file is fsynced by the drop; one folder fsync makes the renames durable.
             try AtomicFile.syncFolder(inbox)
         } catch {

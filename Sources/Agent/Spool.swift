@@ -56,6 +56,8 @@ final class Spool {
     private var appendFile: FileDescriptor?
     /// Events spooled and not yet acknowledged.
     private(set) var depth = 0
+    /// What those events are about, for reports that may go ahead of them.
+    private var subjects = SpoolSubjects(unknown: 0)
     /// The segment files' size: what the cap is about.
     private(set) var bytes = 0
     private var dataUnsynced = false
@@ -88,9 +90,9 @@ final class Spool {
 
     // MARK: Appending
 
-    /// Appends one line (a CloudEvent and its newline); false, and nothing written, when the
-    /// spool is full.
-    func append(_ line: [UInt8]) throws(SystemError) -> Bool {
+    /// Appends one line (a CloudEvent and its newline) about `subject`; false, and nothing
+    /// written, when the spool is full.
+    func append(_ line: [UInt8], subject: String? = nil, snapshot: Bool = false) throws(SystemError) -> Bool {
         if isFull { return false }
         if appendFile == nil || segments.last!.size >= segmentLimit { try startSegment() }
         let index = segments.count - 1
@@ -105,8 +107,12 @@ final class Spool {
         bytes += line.count
         depth += 1
         dataUnsynced = true
+        subjects.appended(subject: subject, snapshot: snapshot)
         return true
     }
+
+    /// Whether a report about `subject` may go ahead of what waits here (`SpoolSubjects`).
+    func mayGoAhead(subject: String?, snapshot: Bool) -> Bool { subjects.mayGoAhead(subject: subject, snapshot: snapshot) }
 
     /// Counts `count` events that were not spooled because the spool was full.
     func countGaps(_ count: Int) {
@@ -196,6 +202,7 @@ final class Spool {
         cursor.segment = end.segment
         cursor.offset = end.offset
         depth -= count
+        subjects.acknowledged(count)
         var doomed: [Segment] = []
         while let first = segments.first,
               first.number < cursor.segment || (first.number == cursor.segment && cursor.offset >= first.size && (segments.count > 1 || depth == 0)) {
@@ -246,6 +253,7 @@ final class Spool {
         }
         bytes = segments.reduce(0) { $0 + $1.size }
         depth = try countLines()
+        subjects = SpoolSubjects(unknown: depth)
         if depth == 0, !segments.isEmpty {
             // Everything in them is acknowledged: only the hidden files stay.
             let next = segments.last!.number + 1

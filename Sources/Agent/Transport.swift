@@ -8,9 +8,10 @@ protocol Transport: AnyObject {
     /// Where events go, for log lines.
     var target: String { get }
     var isConnected: Bool { get }
-    /// Delivers `batch` (spooled lines, oldest first), then `heartbeat` if there is one, and
-    /// calls `completion` once — possibly before returning.
-    func send(_ batch: Spool.Batch, heartbeat: [UInt8]?, completion: @escaping (DeliveryOutcome) -> Void)
+    /// Delivers `batch` (spooled lines, oldest first), then `extra` (events not acknowledged
+    /// through this delivery: reports sent ahead of a backlog, the newest heartbeat), and calls
+    /// `completion` once — possibly before returning — with results for the batch's lines.
+    func send(_ batch: Spool.Batch, extra: [[UInt8]], completion: @escaping (DeliveryOutcome) -> Void)
     /// SIGHUP: read what may have changed (the token file).
     func reload()
     func close()

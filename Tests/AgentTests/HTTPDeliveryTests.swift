@@ -149,4 +149,33 @@ import TestSupport
         #expect(server.accepted.filter { $0["type"]?.string == "resource.observed" }.count == 2501)
         #expect(fixture.visibleSpoolFiles == [])
     }
+
+    /// After a partition, a live report goes ahead of the backlog when nothing older in the
+    /// spool is about its subject; one about a subject the backlog holds waits its turn. Both
+    /// are also delivered in order later (the server de-duplicates the copy).
+    @Test func aLiveReportGoesAheadOfABacklogUnlessItsSubjectWaitsInIt() throws {
+        let fixture = try AgentFixture()
+        let server = try TestServer(reactor: fixture.reactor)
+        server.unavailable = true
+        try start(fixture, server)
+        for _ in 1...2500 { fixture.drop(subject: "service/testnode/web") }
+        #expect(try fixture.turn(until: { fixture.files(fixture.agentInbox).isEmpty && fixture.depth == 2501 }, timeout: .seconds(60)))
+        let agent = try #require(fixture.agent)
+        agent.collected(type: "resource.observed", subject: "container/testnode/live", data: .object(["state": .string("running")]))
+        agent.collected(type: "resource.observed", subject: "service/testnode/web", data: .object(["late": .bool(true)]))
+        server.unavailable = false
+        #expect(try fixture.turn(until: { fixture.depth == 0 }, timeout: .seconds(60)))
+        let subjects = server.accepted.compactMap { $0["subject"]?.string }
+        let live = try #require(subjects.firstIndex(of: "container/testnode/live"))
+        let lastOfBacklog = try #require(subjects.lastIndex(of: "service/testnode/web"))
+        // At most the request in flight when it was spooled (a thousand) and the short slice
+        // that rides with it go first; the rest of the backlog comes after it.
+        #expect(live <= 1001 + Delivery.besideAhead + 1, "the live report went out with the next request")
+        #expect(lastOfBacklog - live > 1000)
+        let late = try #require(server.accepted.lastIndex { $0["data"]?["late"] == .bool(true) })
+        #expect(late == lastOfBacklog, "a report whose subject waits in the backlog comes after all of it")
+        #expect(server.accepted.filter { $0["data"]?["late"] == .bool(true) }.count == 1)
+        #expect(fixture.counter("sentAhead") == 1)
+        #expect(fixture.visibleSpoolFiles == [])
+    }
 }
