@@ -49,11 +49,11 @@ public struct AgentSettings: Sendable {
         func fail(_ variable: String, _ reason: String) -> ConfigurationError { ConfigurationError(variable: variable, reason: reason) }
 
         if let name = value("HOMELAB_NODE") {
-            guard Self.isNodeName(name) else { throw fail("HOMELAB_NODE", "\"\(name)\" is not a valid name ([A-Za-z0-9][A-Za-z0-9._-]*)") }
+            guard Subject.isValidNodeName(name) else { throw fail("HOMELAB_NODE", "\"\(name)\" is not a valid name ([A-Za-z0-9][A-Za-z0-9._-]*)") }
             node = name
         } else {
             let name = String((hostName ?? "").prefix { $0 != "." }).lowercased()
-            guard Self.isNodeName(name) else {
+            guard Subject.isValidNodeName(name) else {
                 throw fail("HOMELAB_NODE", "not set, and the host name \"\(hostName ?? "")\" is not a valid name ([A-Za-z0-9][A-Za-z0-9._-]*): set it")
             }
             node = name
@@ -135,11 +135,6 @@ public struct AgentSettings: Sendable {
 
     /// The kernel's host name, from which the default node name comes.
     public static var hostName: String? { NodeFacts.hostName() }
-
-    /// A node's name is one segment of a subject's NAME (SPEC §4.2).
-    public static func isNodeName(_ name: String) -> Bool {
-        !name.contains("/") && Subject.isValidName(name)
-    }
 
     /// The runtime root an `--inbox ROOT/inbox` belongs to, if it is one (it has `state/`):
     /// there the agent keeps `state/agent.json` for `homelab health agent`, like the services.

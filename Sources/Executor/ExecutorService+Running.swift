@@ -158,13 +158,6 @@ extension ExecutorService {
 
     /// Removes a finished action's working folder and run marker.
     func removeWork(_ id: String) {
-        func removeTree(_ path: String) {
-            for entry in listDirectory(path) {
-                let child = path + "/" + entry.name
-                if entry.kind == .directory { removeTree(child) } else { unlink(child) }
-            }
-            rmdir(path)
-        }
         removeTree(root.executorWork(id))
         unlink(root.executorRunMarker(id))
     }
