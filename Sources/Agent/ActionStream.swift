@@ -27,7 +27,7 @@ final class ActionStream {
     private let offered: (ActionOffer) -> Void
     private var decoder = SSEDecoder()
     private var retry: LoopTimer!
-    private var backoff = Delivery.minBackoff
+    private var backoff = Delivery.backoff
     /// The problem of the outage in hand, said once.
     private var outage: String?
     private var closed = false
@@ -73,7 +73,7 @@ final class ActionStream {
     private func connected(running ids: [String]) {
         isOpen = true
         connects += 1
-        backoff = Delivery.minBackoff
+        backoff.reset()
         if let outage {
             logger.info("action stream open again (it failed: \(outage))" + (ids.isEmpty ? "" : "; still running \(ids.joined(separator: ", "))"))
             self.outage = nil
@@ -110,10 +110,9 @@ final class ActionStream {
         }
         guard !closed else { return }
         if outage != problem {
-            logger.log(wasOpen ? .info : .warning, "action stream \(server): \(problem); opening it again with back-off (at most \(Delivery.maxBackoff))")
+            logger.log(wasOpen ? .info : .warning, "action stream \(server): \(problem); opening it again with back-off (at most \(backoff.longest))")
             outage = problem
         }
-        retry.schedule(after: backoff)
-        backoff = min(backoff * 2, Delivery.maxBackoff)
+        retry.schedule(after: backoff.take())
     }
 }

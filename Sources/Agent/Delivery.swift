@@ -15,8 +15,9 @@ final class Delivery {
     /// The spooled lines of one request: the server takes at most 1 MiB of body, which also
     /// holds a comma per event, the brackets and the heartbeat.
     static let maxBytes = (1 << 20) - (16 << 10)
-    static let minBackoff = Duration.milliseconds(100)
-    static let maxBackoff = Duration.seconds(2)
+    /// After a failure: 100 ms, doubling to 2 s (the agent's every retry: delivery, the action
+    /// stream, action requests).
+    static let backoff = Backoff(first: .milliseconds(100), longest: .seconds(2))
 
     let transport: Transport
     private let spool: Spool
@@ -36,7 +37,7 @@ final class Delivery {
     private var inFlight = false
     private var kickScheduled = false
     private var retry: LoopTimer!
-    private var backoff = minBackoff
+    private var backoff = Delivery.backoff
     /// Lowered by a 413, raised again by each success.
     private var batchLimit = maxEvents
     /// The problem of the outage in hand, said once.
@@ -161,7 +162,7 @@ final class Delivery {
             logger.info("delivering to \(transport.target) again after \(String(format2: seconds)) s; \(spool.depth) events still spooled")
             self.outage = nil
         }
-        backoff = Self.minBackoff
+        backoff.reset()
         batchLimit = min(Self.maxEvents, batchLimit * 2)
         acknowledged()
         if spool.depth > 0 || heartbeat != nil || !ahead.isEmpty {
@@ -208,11 +209,10 @@ final class Delivery {
     private func failed(_ problem: String, level: LogLevel) {
         counters.failures += 1
         if outage?.problem != problem {
-            logger.log(level, "\(problem); retrying with back-off (at most \(Self.maxBackoff)), \(spool.depth) events spooled")
+            logger.log(level, "\(problem); retrying with back-off (at most \(backoff.longest)), \(spool.depth) events spooled")
             outage = (problem, outage?.since ?? MonotonicTime.now())
         }
-        retry.schedule(after: backoff)
-        backoff = min(backoff * 2, Self.maxBackoff)
+        retry.schedule(after: backoff.take())
     }
 
     /// What was delivered since the last call, for the periodic log line.

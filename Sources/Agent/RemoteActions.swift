@@ -45,7 +45,7 @@ final class RemoteActions {
     private var runs: [String: RemoteRun] = [:]
     private var order: [String] = []
     private var retry: LoopTimer!
-    private var backoff = Delivery.minBackoff
+    private var backoff = Delivery.backoff
     private var outage: String?
     private var pumpScheduled = false
     private var closed = false
@@ -181,7 +181,7 @@ final class RemoteActions {
             logger.info("action requests reach \(server) again (they failed: \(outage))")
             self.outage = nil
         }
-        backoff = Delivery.minBackoff
+        backoff.reset()
         switch request {
         case .claim(let offer):
             claimed(offer, response, said: said)
@@ -202,11 +202,10 @@ final class RemoteActions {
     private func failed(_ request: Request, _ problem: String) {
         if case .claim(let offer) = request { waiting.insert(offer, at: 0) }
         if outage != problem {
-            logger.warning("\(problem); action requests retried with back-off (at most \(Delivery.maxBackoff))")
+            logger.warning("\(problem); action requests retried with back-off (at most \(backoff.longest))")
             outage = problem
         }
-        retry.schedule(after: backoff)
-        backoff = min(backoff * 2, Delivery.maxBackoff)
+        retry.schedule(after: backoff.take())
     }
 
     // MARK: Runs

@@ -65,7 +65,7 @@ public final class DockerCollector {
     /// Containers destroyed while an inspect was in flight: what that inspect says of them
     /// (`"state": "removing"`) is older than their removal, and must not bring them back.
     private var destroyedDuringInspect: Set<String> = []
-    private var backoff: Duration
+    private var backoff: Backoff
     private var reconnectTimer: LoopTimer?
     /// The CLI as found on PATH at the last connect.
     private var docker = "docker"
@@ -81,7 +81,7 @@ public final class DockerCollector {
         self.settings = settings
         self.sink = sink
         self.logger = logger
-        backoff = settings.minBackoff
+        backoff = Backoff(first: settings.minBackoff, longest: settings.maxBackoff)
     }
 
     /// Connects on `reactor`; runs until `shutdown`.
@@ -137,7 +137,7 @@ public final class DockerCollector {
         inspecting = false
         let since = String(Timestamp.now().secondsSinceEpoch - 2)
         guard let docker = ChildProcess.locate(settings.docker, path: settings.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else {
-            problem("no \(settings.docker) CLI on PATH; Docker is not reported until there is one (retrying in \(Self.seconds(backoff)))")
+            problem("no \(settings.docker) CLI on PATH; Docker is not reported until there is one (retrying in \(Self.seconds(backoff.next)))")
             retry()
             return
         }
@@ -157,7 +157,7 @@ public final class DockerCollector {
     }
 
     private func streamEnded(_ exit: ChildProcess.Exit) {
-        problem("the engine's event stream ended (\(exit)): reconnecting in \(Self.seconds(backoff))")
+        problem("the engine's event stream ended (\(exit)): reconnecting in \(Self.seconds(backoff.next))")
         oneShot?.cancel()
         oneShot = nil
         stream = nil
@@ -171,8 +171,7 @@ public final class DockerCollector {
             sink.engineChanged(version: nil)
         }
         guard let reactor else { return }
-        reconnectTimer = reactor.timer(after: backoff) { [unowned self] in connect() }
-        backoff = min(backoff * 2, settings.maxBackoff)
+        reconnectTimer = reactor.timer(after: backoff.take()) { [unowned self] in connect() }
     }
 
     /// A warning for the first failure of an outage; its retries are debug lines, so an agent
@@ -208,7 +207,7 @@ public final class DockerCollector {
     }
 
     private func snapshotFailed(_ what: String, _ exit: ChildProcess.Exit, _ output: [String]) {
-        problem("\(what) failed (\(exit)): \(output.last ?? "no output"); reconnecting in \(Self.seconds(backoff))")
+        problem("\(what) failed (\(exit)): \(output.last ?? "no output"); reconnecting in \(Self.seconds(backoff.next))")
         stream?.cancel()
         stream = nil
         retry()
@@ -224,7 +223,7 @@ public final class DockerCollector {
         emit(type: "resource.snapshot", subject: "container/" + settings.host, data: .object(["resources": .object(resources)]))
         snapshots += 1
         logger.info("snapshot: \(resources.count) containers on \(settings.host); following the engine's events")
-        backoff = settings.minBackoff
+        backoff.reset()
         failing = false
         snapshotting = false
         if snapshotWanted {
