@@ -272,21 +272,10 @@ final class Spool {
     private func cutTornLine(_ index: Int) throws(SystemError) {
         let segment = segments[index]
         guard segment.size > 0 else { return }
-        let kept = try FileDescriptor.open(path(segment.number), O_RDWR).closeAfter { file throws(SystemError) -> Int in
-            var end = segment.size
-            while end > 0 {
-                let start = max(0, end - (64 << 10))
-                let chunk = try file.read(at: start, count: end - start)
-                if let newline = chunk.lastIndex(of: 0x0A) { return start + newline + 1 }
-                end = start
-            }
-            return 0
+        let kept = try FileDescriptor.open(path(segment.number), O_RDWR).closeAfter { file throws(SystemError) in
+            try file.cutAfterLastNewline(size: segment.size)
         }
         guard kept < segment.size else { return }
-        try FileDescriptor.open(path(segment.number), O_RDWR).closeAfter { file throws(SystemError) in
-            try file.truncate(to: kept)
-            try file.sync()
-        }
         tornBytes = segment.size - kept
         segments[index].size = kept
     }

@@ -26,6 +26,25 @@ extension FileDescriptor {
         return Int(info.st_size)
     }
 
+    /// Cuts off what follows the last newline of a JSON Lines file of `size` bytes — a torn last
+    /// line, left by a crash inside a `write` — and makes the cut durable; returns the size kept.
+    public func cutAfterLastNewline(size: Int) throws(SystemError) -> Int {
+        var kept = 0
+        var end = size
+        while end > 0 {
+            let start = max(0, end - (64 << 10))
+            if let newline = try read(at: start, count: end - start).lastIndex(of: 0x0A) {
+                kept = start + newline + 1
+                break
+            }
+            end = start
+        }
+        guard kept < size else { return size }
+        try truncate(to: kept)
+        try sync()
+        return kept
+    }
+
     /// Cuts the file to `size` bytes. The corresponding C function is `ftruncate`.
     public func truncate(to size: Int) throws(SystemError) {
         try systemCall("ftruncate", "fd \(rawValue)") { ftruncate(rawValue, off_t(size)) }

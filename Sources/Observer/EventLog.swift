@@ -114,50 +114,20 @@ final class EventLog {
 
     /// Cuts a torn last line off `last` and reads its last seq; returns its new size.
     private func recover(_ last: Segment, _ file: borrowing FileDescriptor) throws -> Int {
-        var info = stat()
-        try systemCall("fstat", last.path) { fstat(file.rawValue, &info) }
-        var size = Int(info.st_size)
-
         // A crash inside `write` can leave a torn last line: cut it off before anything else.
-        if size > 0, try EventLog.readAt(file, last.path, size - 1, 1).first != 0x0A {
-            var position = size, keep = 0
-            while position > 0 {
-                let chunk = min(position, 1 << 16)
-                position -= chunk
-                if let newline = try EventLog.readAt(file, last.path, position, chunk).lastIndex(of: 0x0A) {
-                    keep = position + newline + 1
-                    break
-                }
-            }
-            try systemCall("ftruncate", last.path) { ftruncate(file.rawValue, off_t(keep)) }
-            try file.sync()
-            tornBytes = size - keep
-            size = keep
-        }
+        let size = try file.size()
+        let kept = try file.cutAfterLastNewline(size: size)
+        tornBytes = size - kept
 
         lastSeq = last.firstSeq - 1
-        if size > 0 {
+        if kept > 0 {
             guard let (_, event) = EventLogCursor.lastLine(of: file.rawValue), let event else {
                 throw LogError(.notAnEvent, "\(last.path): the last line is not a log event")
             }
             lastSeq = event.seq
         }
-        return size
+        return kept
     }
-
-    private static func readAt(_ file: borrowing FileDescriptor, _ path: String, _ offset: Int, _ count: Int) throws(SystemError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = try systemCall("pread", path) {
-                bytes.withUnsafeMutableBytes { pread(file.rawValue, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            }
-            if n == 0 { break }
-            done += n
-        }
-        return Array(bytes[0..<done])
-    }
-
 }
 
 /// The log's own bytes are wrong (no errno: the kernel did its part), naming the segment.
