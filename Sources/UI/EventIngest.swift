@@ -177,8 +177,7 @@ final class EventIngest {
 
     /// An agent token speaks for its node; the operator's token for anyone but the services.
     private func authorize(_ request: HTTPRequest, _ connection: HTTPServer.Connection) -> Result<Provenance, Refusal> {
-        guard let value = request.header("authorization"), value.hasPrefix("Bearer ") else { return .failure(.missing) }
-        let token = String(value.dropFirst(7)).trimmingWhitespace()
+        guard let token = request.bearerToken else { return .failure(.missing) }
         if let node = ui.agentTokens.node(for: token) { return .success(.node(node)) }
         switch ui.auth.checkToken(token, from: connection) {
         case .granted: return .success(.producer)

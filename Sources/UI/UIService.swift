@@ -164,8 +164,7 @@ public final class UIService: Service {
 
     /// The node an agent's `Authorization: Bearer TOKEN` speaks for; nil without a current one.
     func agentNode(_ request: HTTPRequest) -> String? {
-        guard let value = request.header("authorization"), value.hasPrefix("Bearer ") else { return nil }
-        return agentTokens.node(for: String(value.dropFirst(7)).trimmingWhitespace())
+        request.bearerToken.flatMap(agentTokens.node(for:))
     }
 
     private func file(_ path: String, empty: String?, type: String = "application/json") -> HTTPResponse {

@@ -1,3 +1,5 @@
+import HomelabCore
+
 /// One parsed request. Header names are lower-cased; each appears once unless the protocol
 /// allows repeats (the parser refuses duplicate `Host` and `Content-Length`).
 public struct HTTPRequest: Sendable {
@@ -11,6 +13,12 @@ public struct HTTPRequest: Sendable {
 
     public func header(_ name: String) -> String? {
         headers.first { $0.name == name }?.value
+    }
+
+    /// The token of `Authorization: Bearer TOKEN`, if the request carries one.
+    public var bearerToken: String? {
+        guard let value = header("authorization"), value.hasPrefix("Bearer ") else { return nil }
+        return String(value.dropFirst(7)).trimmingWhitespace()
     }
 
     /// Whether the connection stays open after the response (HTTP/1.1 unless `close`;
