@@ -145,16 +145,7 @@ if [ "$mode" = compose ]; then
     [ "${HOMELAB_AGENT_BUILD:-1}" = 0 ] || build_image=1
   fi
   if [ -n "$build_image" ]; then
-    if [ -z "${SWIFT_IMAGE:-}" ] || [ -z "${RUNTIME_IMAGE:-}" ]; then
-      SWIFT_IMAGE=swift:6.3-bookworm RUNTIME_IMAGE=debian:bookworm-slim
-      for base in "$SWIFT_IMAGE" "$RUNTIME_IMAGE"; do
-        docker image inspect "$base" >/dev/null 2>&1 || docker pull -q "$base" >/dev/null 2>&1 || { SWIFT_IMAGE=; break; }
-      done
-      if [ -z "$SWIFT_IMAGE" ]; then
-        say "no registry answers: building the base images locally"
-        read -r RUNTIME_IMAGE SWIFT_IMAGE < <(scripts/docker/base-images.sh | tail -1)
-      fi
-    fi
+    read -r RUNTIME_IMAGE SWIFT_IMAGE < <(scripts/docker/pick-base-images.sh | tail -1)
     revision=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null || echo local)
     say "building $image (revision $revision) on $SWIFT_IMAGE and $RUNTIME_IMAGE (a while on a small node; --image IMAGE skips it)"
     log=$etc/build.log

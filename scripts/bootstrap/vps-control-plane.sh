@@ -83,16 +83,7 @@ fi
 chown "$owner" "$token_file" && chmod 0600 "$token_file"
 
 # Base images: the official ones where a registry answers, else local ones.
-if [ -z "${SWIFT_IMAGE:-}" ] || [ -z "${RUNTIME_IMAGE:-}" ]; then
-  SWIFT_IMAGE=swift:6.3-bookworm RUNTIME_IMAGE=debian:bookworm-slim
-  for image in "$SWIFT_IMAGE" "$RUNTIME_IMAGE"; do
-    docker image inspect "$image" >/dev/null 2>&1 || docker pull -q "$image" >/dev/null 2>&1 || { SWIFT_IMAGE=; break; }
-  done
-  if [ -z "$SWIFT_IMAGE" ]; then
-    say "no registry answers: building the base images locally"
-    read -r RUNTIME_IMAGE SWIFT_IMAGE < <(scripts/docker/base-images.sh | tail -1)
-  fi
-fi
+read -r RUNTIME_IMAGE SWIFT_IMAGE < <(scripts/docker/pick-base-images.sh | tail -1)
 revision=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null || echo local)
 say "building $HOMELAB_IMAGE (revision $revision) on $SWIFT_IMAGE and $RUNTIME_IMAGE"
 build_log=$HOMELAB_ROOT_HOST/logs/bootstrap-build.log
