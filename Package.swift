@@ -25,6 +25,10 @@ let package = Package(
             resources: [
                 .embedInCode("Resources/dashboard.html"),
                 .embedInCode("Resources/dashboard.css"),
+                .embedInCode("Resources/dashboard-dom.js"),
+                .embedInCode("Resources/dashboard-charts.js"),
+                .embedInCode("Resources/dashboard-panels.js"),
+                .embedInCode("Resources/dashboard-history.js"),
                 .embedInCode("Resources/dashboard.js"),
             ]
         ),

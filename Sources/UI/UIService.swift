@@ -38,6 +38,7 @@ public final class UIService: Service {
     private(set) lazy var agentTokens = AgentTokens(root: root)
     private var world: WorldCache!
     private lazy var eventIndex = EventIndex(folder: root.events)
+    private var driftHistory: DriftHistory!
     let auth: OperatorAuth
     public var port: UInt16 { server?.port ?? 0 }
 
@@ -62,6 +63,7 @@ public final class UIService: Service {
         ingest = EventIngest(ui: self)
         agentActions = AgentActions(ui: self)
         world = WorldCache(root: root)
+        driftHistory = DriftHistory(reportPath: root.driftReport, reactor: reactor)
         server = try HTTPServer(reactor: reactor, address: settings.address, settings: settings.http) { [unowned self] request, connection in
             route(request, connection)
         }
@@ -75,7 +77,9 @@ public final class UIService: Service {
                 changed(.action, events)
             },
             try DirectoryWatch(reactor: reactor, root: root.state) { [unowned self] events in
-                changed(events.contains { $0.path == root.driftReport } ? .drift : .summary, events)
+                let drift = events.contains { $0.path == root.driftReport }
+                if drift { driftHistory.reportChanged() }
+                changed(drift ? .drift : .summary, events)
             },
             try DirectoryWatch(reactor: reactor, root: root.events, options: [.recursive, .appends]) { [unowned self] _ in
                 summaryCache = nil
@@ -116,22 +120,22 @@ public final class UIService: Service {
                     || list.contains(" " + request.method + ",")
             else { return HTTPResponse(status: 405, headers: [("Allow", list)]) }
             if isRead && settings.protectReads && request.path != "/healthz" && !Dashboard.paths.contains(request.path)
-                && request.path != AgentActions.path,  // an agent's token, not the operator's
+                && request.path != AgentActions.path && request.path != "/api/session",  // an agent's token, not the operator's
                let refusal = refusal(auth.check(request, from: connection), "this UI needs the operator token (HOMELAB_UI_AUTH=all)") {
                 return refusal
             }
             return answer()
         }
+        if let asset = Dashboard.assets[request.path] { return only("GET, HEAD") { asset } }
         switch request.path {
-        case "/": return only("GET, HEAD") { Dashboard.page }
-        case "/dashboard.css": return only("GET, HEAD") { Dashboard.style }
-        case "/dashboard.js": return only("GET, HEAD") { Dashboard.script }
         case "/healthz": return only("GET, HEAD") { .text(200, "ok") }
         case "/summary": return only("GET, HEAD") { .json(summary()) }
         case "/metrics": return only("GET, HEAD") { HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: metrics()) }
         case "/stream": return only("GET, HEAD") { request.method == "HEAD" ? EventStream.head : stream.open(request, connection) }
-        case "/api/session": return only("POST") { session(request, connection) }
+        case "/api/session": return only("GET, HEAD, POST") { request.method == "POST" ? session(request, connection) : sessionState(request, connection) }
+        case "/api/session/logout": return only("POST") { signOut(request) }
         case "/api/drift": return only("GET, HEAD") { file(root.driftReport, empty: #"{"drift":[]}"#) }
+        case "/api/drift/history": return only("GET, HEAD") { .json(driftHistory.json) }
         case "/api/world": return only("GET, HEAD") { worldList(request) }
         case "/api/events": return only("GET, HEAD, POST") { request.method == "POST" ? ingest.post(request, connection) : events(request) }
         case "/api/actions": return only("GET, HEAD") { actionList(request.query["state"]) }
