@@ -28,10 +28,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1
 fi
 
-# selenium from PyPI, for the browser test (it drives Debian's chromium-driver, never downloads one).
+# selenium from PyPI, for the browser test (it drives Debian's chromium-driver, never downloads
+# one), and axe-selenium-python for the copy of axe-core it bundles (the test injects that file;
+# nothing is fetched at run time).
 for purpose in "${@:-test}"; do
-  if [ "$purpose" = browser ] && ! python3 -c 'import selenium' 2>/dev/null; then
-    echo "install-deps: installing selenium"
-    python3 -m pip install -q selenium >/dev/null
-  fi
+  [ "$purpose" = browser ] || continue
+  for module in selenium:selenium axe_selenium_python:axe-selenium-python; do
+    if ! python3 -c "import ${module%%:*}" 2>/dev/null; then
+      echo "install-deps: installing ${module#*:}"
+      python3 -m pip install -q "${module#*:}" >/dev/null 2>&1 || python3 -m pip install -q --break-system-packages "${module#*:}" >/dev/null
+    fi
+  done
 done

@@ -12,7 +12,7 @@ swift test --skip-build --no-parallel
 echo "== the dashboard in a real browser (headless Chromium via selenium)"
 scripts/install-deps.sh browser
 mkdir -p .build/browser
-python3 Tests/browser/dashboard_test.py "$(swift build --show-bin-path)/homelab" .build/browser/dashboard.png
+python3 Tests/browser/dashboard_test.py "$(swift build --show-bin-path)/homelab" .build/browser
 echo "== Docker for real: the collector and docker actions on real containers, the compose stack"
 scripts/docker/stack-test.sh
 echo "== agents over a real network: namespaces, veth links, a dockerd per node, partitions and kill -9"

@@ -45,9 +45,11 @@ function noteServerTime(iso) {
 }
 const now = () => Date.now() + clockSkew;
 
-function duration(ms) {
+/** "12 s", "3 min"…; `precise` gives tenths under 10 s (how long an action took, not an age). */
+function duration(ms, precise = false) {
   const s = Math.max(0, ms / 1000);
   if (s < 1) return `${Math.round(ms)} ms`;
+  if (precise && s < 10) return `${s.toFixed(1)} s`;
   if (s < 90) return `${Math.round(s)} s`;
   if (s < 5400) return `${Math.round(s / 60)} min`;
   if (s < 172800) return `${Math.round(s / 3600)} h`;

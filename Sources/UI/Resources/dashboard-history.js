@@ -35,7 +35,7 @@ function renderHistory() {
       o.verified ? el("span", {class: "badge " + o.verified}, o.verified) : null,
       el("a", {href: actionHref(a.id), class: "what"}, a.action), el("code", {class: "resource"}, a.resource),
       el("span", {class: "who"}, approved ? `${approved.step} by ${approved.actor}` : a.state === "superseded" ? "by supervisor" : "not decided"),
-      el("span", {class: "took"}, a.result?.durationMs != null ? duration(a.result.durationMs) : ""),
+      el("span", {class: "took"}, a.result?.durationMs != null ? duration(a.result.durationMs, true) : ""),
       ago(at));
   }));
   $("history-more").textContent = !rows.length ? (S.actions.some((a) => finished.has(a.state)) ? "Nothing matches the filter." : "No decided actions yet.")
@@ -93,7 +93,7 @@ function stepDetail(step, data) {
   if (data.argv) parts.push(commandLine(data.argv));
   if (data.exitCode != null) parts.push(`exit ${data.exitCode}`);
   if (data.signal) parts.push(`signal ${show(data.signal)}`);
-  if (data.durationMs != null) parts.push(`took ${duration(Number(data.durationMs))}`);
+  if (data.durationMs != null) parts.push(`took ${duration(Number(data.durationMs), true)}`);
   for (const key of ["error", "reason", "note", "detail"]) if (data[key]) parts.push(show(data[key]));
   return parts.join(" · ");
 }
@@ -117,7 +117,7 @@ async function showAction(id) {
     a.drift ? diffTable(a) : null,
     el("p", {class: "meta"}, "ID ", el("code", {}, id), " · revision ", el("code", {}, a.desiredRevision || "–"), " · attempt ", String(a.attempt ?? 1),
       a.proposedAt ? [" · ", ago(a.proposedAt, "proposed ")] : "",
-      a.result?.durationMs != null ? ` · took ${duration(a.result.durationMs)}` : "", a.result?.error ? ` · ${show(a.result.error)}` : ""),
+      a.result?.durationMs != null ? ` · took ${duration(a.result.durationMs, true)}` : "", a.result?.error ? ` · ${show(a.result.error)}` : ""),
     detail.state === "pending" ? el("div", {class: "decide"},
       el("button", {type: "button", class: "approve", dataset: {id}}, "Approve"), el("button", {type: "button", class: "reject", dataset: {id}}, "Reject")) : null);
   renderTimeline(id, a);

@@ -105,7 +105,22 @@ function pendingCard(a, index) {
 function renderPending() {
   const pending = S.actions.filter((a) => a.state === "pending").sort((x, y) => String(x.proposedAt).localeCompare(String(y.proposedAt)));
   $("needs-count").textContent = pending.length ? String(pending.length) : "";
-  fill($("pending"), pending.length ? pending.map(pendingCard) : el("p", {class: "calm"}, "Nothing needs you. Proposals the supervisor makes appear here."));
+  const previous = new Map([...$("pending").querySelectorAll(".card.pending")].map((card) => [card.dataset.id, card]));
+  const cards = pending.map((a, index) => {
+    const now = S.world.get(a.resource);
+    const signature = JSON.stringify([a, index, now?.observed, now?.lastSeen]);
+    const card = previous.get(a.id);
+    if (card && card.dataset.signature === signature) return card;
+    const fresh = pendingCard(a, index);
+    fresh.dataset.signature = signature;
+    if (card?.contains(document.activeElement)) queueMicrotask(() => fresh.focus());
+    return fresh;
+  });
+  // Only what changed is touched: an unchanged card keeps its element (and the button the
+  // operator is pressing); a replaced card that held the focus passes it on.
+  const list = $("pending");
+  if (!pending.length) { fill(list, el("p", {class: "calm"}, "Nothing needs you. Proposals the supervisor makes appear here.")); }
+  else if (cards.length !== list.children.length || cards.some((card, i) => list.children[i] !== card)) fill(list, cards);
   const active = S.actions.filter((a) => a.state === "approved" || a.state === "running");
   $("active-wrap").hidden = !active.length;
   fill($("active"), active.map((a) => el("li", {},
@@ -152,24 +167,38 @@ function renderNodes() {
     else host(hostOf(name)).resources.push([key, null, entries]);
   }
   const summaryNodes = S.summary?.nodes || {};
+  const previous = new Map([...$("nodes").querySelectorAll(".card.node")].map((card) => [card.dataset.node, card]));
   const cards = [...hosts.keys()].sort().map((name) => {
-    const h = hosts.get(name), info = summaryNodes[name], facts = info?.facts || h.node?.observed || {};
-    const nodeDrift = driftBy.get("node/" + name) || [];
-    const status = !h.node ? (nodeDrift.some((d) => d.kind === "missing") ? ["bad", "missing"] : ["neutral", "not reported"])
-      : info?.stale || nodeDrift.some((d) => d.kind === "stale") ? ["bad", "stale"] : ["ok", "up"];
-    h.resources.sort((a, b) => (b[2].length - a[2].length) || a[0].localeCompare(b[0]));
-    return el("article", {class: "card node", dataset: {node: name}},
-      el("header", {},
-        el("h3", {}, name),
-        el("span", {class: "badge " + status[0]}, status[1]),
-        h.node ? ago(h.node.lastSeen, "last seen ") : null),
-      nodeFacts(facts),
-      h.resources.length ? el("ul", {class: "chips", "aria-label": `resources on ${name}`}, h.resources.map(([key, r, entries]) => resourceChip(key, r, entries)))
-        : el("p", {class: "muted"}, "no containers reported"),
-      h.unmanaged.length ? el("details", {class: "unmanaged"}, el("summary", {}, `${h.unmanaged.length} unmanaged`),
-        el("ul", {class: "chips"}, h.unmanaged.map(([key, r]) => resourceChip(key, r, [])))) : null);
+    const h = hosts.get(name), info = summaryNodes[name];
+    h.resources.sort((a, b) => (b[2].length - a[2].length) || a[0].localeCompare(b[0]));  // drifted first
+    const signature = JSON.stringify([h, info, driftBy.get("node/" + name)]);
+    const card = previous.get(name);
+    if (card?.dataset.signature === signature) return card;  // unchanged: its element stays
+    const fresh = nodeCard(name, h, info, driftBy);
+    fresh.dataset.signature = signature;
+    const fold = card?.querySelector("details.unmanaged");
+    if (fold?.open) fresh.querySelector("details.unmanaged")?.setAttribute("open", "");  // as the operator left it
+    return fresh;
   });
-  fill($("nodes"), cards.length ? cards : el("p", {class: "muted"}, "No nodes reported yet."));
+  const grid = $("nodes");
+  if (!cards.length) fill(grid, el("p", {class: "muted"}, "No nodes reported yet."));
+  else if (cards.length !== grid.children.length || cards.some((card, i) => grid.children[i] !== card)) fill(grid, cards);
+}
+function nodeCard(name, h, info, driftBy) {
+  const facts = info?.facts || h.node?.observed || {};
+  const nodeDrift = driftBy.get("node/" + name) || [];
+  const status = !h.node ? (nodeDrift.some((d) => d.kind === "missing") ? ["bad", "missing"] : ["neutral", "not reported"])
+    : info?.stale || nodeDrift.some((d) => d.kind === "stale") ? ["bad", "stale"] : ["ok", "up"];
+  return el("article", {class: "card node", dataset: {node: name}},
+    el("header", {},
+      el("h3", {}, name),
+      el("span", {class: "badge " + status[0]}, status[1]),
+      h.node ? ago(h.node.lastSeen, "last seen ") : null),
+    nodeFacts(facts),
+    h.resources.length ? el("ul", {class: "chips", "aria-label": `resources on ${name}`}, h.resources.map(([key, r, entries]) => resourceChip(key, r, entries)))
+      : el("p", {class: "muted"}, "no containers reported"),
+    h.unmanaged.length ? el("details", {class: "unmanaged"}, el("summary", {}, `${h.unmanaged.length} unmanaged`),
+      el("ul", {class: "chips"}, h.unmanaged.map(([key, r]) => resourceChip(key, r, [])))) : null);
 }
 function meter(label, percent) {
   if (percent == null || !Number.isFinite(Number(percent))) return null;
@@ -193,7 +222,8 @@ function nodeFacts(f) {
 function waitText(wait) {
   if (!wait) return null;
   const why = {backoff: "back-off", flapping: "flapping", rejected: "rejected"}[wait.reason] || show(wait.reason);
-  return el("p", {class: "wait"}, wait.nextAttemptAt ? ago(wait.nextAttemptAt, "next attempt ") : "no new proposal until you ask",
+  const due = Number.isFinite(Date.parse(wait.nextAttemptAt)) ? ago(wait.nextAttemptAt, "next attempt ") : "no new proposal until you ask";
+  return el("p", {class: "wait"}, due,
     ` — ${why}`, wait.detail ? `: ${show(wait.detail)}` : "");
 }
 function driftItem(d) {

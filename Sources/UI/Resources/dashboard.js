@@ -138,7 +138,7 @@ function resync(why) {
     eventMinutes.clear();
     S.summary = await getJSON("/summary");
     takeSummary(S.summary);
-    await Promise.all([loadWorld(), loadDrift(), loadActions(), loadTail()]);
+    await Promise.all([loadWorld(), loadDrift(), loadActions(), loadTail(), loadSession()]);
     connect();
   })().catch(console.warn).finally(() => { resyncing = null; });
   return resyncing;
@@ -156,7 +156,7 @@ function connect() {
   stream.onopen = () => {
     live("live", "live");
     // What changed while it was away: the stream replays events and a summary, not the rest.
-    if (connectedBefore) { loadWorld().catch(console.warn); loadDrift().catch(console.warn); loadActions().catch(console.warn); }
+    if (connectedBefore) { loadWorld().catch(console.warn); loadDrift().catch(console.warn); loadActions().catch(console.warn); loadSession(); }
     connectedBefore = true;
   };
   stream.onerror = () => {
@@ -181,6 +181,11 @@ function connect() {
 
 // MARK: Session
 
+/** Whether the cookie still holds: asked at load, so a reload keeps the session, and after a
+ * reconnect, since a UI on a new root (or a new session secret) has ended it. */
+function loadSession() {
+  return getJSON("/api/session").then((s) => { S.signedIn = !!s.signedIn; renderSession(); }).catch(() => renderSession());
+}
 function renderSession() {
   $("login").hidden = S.signedIn;
   $("signed-in").hidden = !S.signedIn;
@@ -294,8 +299,8 @@ document.addEventListener("keydown", (ev) => {
 
 // MARK: Filters and theme
 
-for (const id of ["history-resource", "history-state"]) $(id).addEventListener("input", renderHistory);
-for (const id of ["filter-type", "filter-source", "filter-subject", "filter-heartbeats"]) $(id).addEventListener("input", renderTail);
+for (const id of ["history-resource", "history-state"]) for (const type of ["input", "change"]) $(id).addEventListener(type, renderHistory);
+for (const id of ["filter-type", "filter-source", "filter-subject", "filter-heartbeats"]) for (const type of ["input", "change"]) $(id).addEventListener(type, renderTail);
 function applyTheme(theme) {
   if (theme) document.documentElement.dataset.theme = theme; else delete document.documentElement.dataset.theme;
   $("theme").textContent = theme === "dark" ? "Dark" : theme === "light" ? "Light" : "Auto";
@@ -315,7 +320,7 @@ let bootDone;
 const booted = new Promise((resolve) => { bootDone = resolve; });
 (async () => {
   route();
-  getJSON("/api/session").then((s) => { S.signedIn = !!s.signedIn; renderSession(); }).catch(() => renderSession());
+  loadSession();
   const loads = [loadDrift(), loadWorld(), loadActions()].map((p) => p.catch(console.warn));
   try {
     takeSummary(await getJSON("/summary"));
