@@ -33,6 +33,8 @@ function fill(node, ...children) {
 }
 /** A JSON value as one line of text: strings as they are, the rest as JSON. */
 const show = (value) => value === undefined ? "—" : typeof value === "string" ? value : JSON.stringify(value);
+/** An observed value, where null means the resource (or the key) is not there. */
+const showObserved = (value) => value == null ? "(absent)" : show(value);
 
 // MARK: Times
 

@@ -64,7 +64,7 @@ function diffRows(fields) {
       const changed = JSON.stringify(desired) !== JSON.stringify(observed);
       rows.push(el("tr", {class: changed ? "changed" : ""},
         el("th", {scope: "row"}, changed ? el("span", {class: "mark", title: "differs"}, "≠ ") : "", field),
-        el("td", {}, el("code", {}, show(desired))), el("td", {}, el("code", {}, show(observed)))));
+        el("td", {}, el("code", {}, show(desired))), el("td", {}, el("code", {}, showObserved(observed)))));
     }
   }
   return rows;
@@ -146,7 +146,7 @@ function resourceChip(key, resource, drift) {
     el("span", {class: "state"}, resource ? show(o.state ?? "seen") : "missing"),
     o.health != null ? el("span", {class: "health"}, show(o.health)) : null,
     o.image != null ? el("span", {class: "image"}, show(o.image)) : null,
-    driftBadges(drift));
+    driftBadges(resource ? drift : drift.filter((d) => d.kind !== "missing")));  // the state already says missing
 }
 function renderNodes() {
   const driftBy = new Map();
@@ -234,7 +234,7 @@ function driftItem(d) {
       el("code", {class: "resource"}, d.resource), " ", el("span", {class: "badge " + d.kind}, d.kind),
       d.flapping ? el("span", {class: "badge flapping"}, "flapping") : null),
     (d.fields || []).length ? el("p", {class: "fields"}, (d.fields || []).map((f) => el("span", {class: "field"},
-      `${f.field}: `, el("code", {}, show(f.desired)), " → ", el("code", {class: "observed"}, show(f.observed))))) : null,
+      `${f.field}: `, el("code", {}, show(f.desired)), " → ", el("code", {class: "observed"}, showObserved(f.observed))))) : null,
     waitText(d.wait),
     el("p", {class: "drift-actions"},
       d.action ? el("a", {href: actionHref(d.action)}, proposal ? `proposal ${proposal.state}` : "proposal") : null,

@@ -330,5 +330,6 @@ const booted = new Promise((resolve) => { bootDone = resolve; });
   await Promise.all(loads);
   bootDone();
   document.body.dataset.ready = "true";  // for the tests and the benchmark: first load is done
+  performance.mark("homelab-ready");
   backfillEventChart().catch(console.warn);
 })();
