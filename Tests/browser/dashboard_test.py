@@ -168,6 +168,16 @@ try:
     check("1400×900: axe finds no serious or critical violation, signed in", lambda: no_axe_violations(desktop, DESKTOP, "signed in"))
     check("1400×900: every proposal's Approve and Reject are on screen and clickable, no sideways scroll", lambda: every_decision_reachable(desktop))
 
+    def dark_theme():
+        desktop.find_element(By.ID, "theme").click()  # Auto → Dark
+        assert desktop.execute_script("return document.documentElement.dataset.theme") == "dark"
+        try:
+            no_axe_violations(desktop, DESKTOP, "signed in, dark")
+        finally:
+            desktop.find_element(By.ID, "theme").click()  # → Light
+            desktop.find_element(By.ID, "theme").click()  # → Auto
+    check("1400×900: axe finds no serious or critical violation in the dark theme", dark_theme)
+
     def proposal_card_says_what_will_run():
         card = q(desktop, "#pending .card[data-id='a1b2c3']")[0]
         assert "docker --context nas start jellyfin" in card.text, card.text
@@ -474,4 +484,4 @@ finally:
             service.wait(5)
     shutil.rmtree(base, ignore_errors=True)
 
-checks.finish(expected=22)
+checks.finish(expected=23)
