@@ -5,6 +5,7 @@ import Glibc
 /// Why a request got no response.
 public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// A non-blocking HTTP/1.1 client on the loop, for one server: one keep-alive connection,

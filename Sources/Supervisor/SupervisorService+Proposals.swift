@@ -36,6 +36,7 @@ extension SupervisorService {
             "drift": .string(proposal.drift.kind.rawValue), "attempt": .int(attempt),
             "preview": .array(argv.map { .string($0) }),
         ]
+        if let approvedBy { summary["approvedBy"] = .string(approvedBy) }  // nobody needs telling
         if let request {
             summary["requestedBy"] = .string("operator")
             summary["remote"] = .string(request.remote)
