@@ -66,8 +66,10 @@ public final class NotifierService: Service {
         if let state = NotifierState.read(root: root) {
             saved = state
         } else {
-            // The first start: from the end of the log, not its whole history.
+            // The first start: from the end of the log, not its whole history — written at
+            // once, so a notifier killed before its first message does not skip what came since.
             saved = NotifierState(seq: EventLogCursor(atEndOf: root.events).seq)
+            try saved.write(root: root)
         }
         cursor = EventLogCursor(folder: root.events, after: saved.seq)
         gaps = saved.gaps
