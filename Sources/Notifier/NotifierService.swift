@@ -12,8 +12,8 @@ import HomelabCore
 /// `state/` (a heartbeat), one on `inventory/notify/` (targets changed), a timer for the
 /// grouping window and one for the next liveness deadline, and each target's connection.
 ///
-/// Crash ordering: a message is written to `notify/outbox/KEY.json` and synced before
-/// `notify/state.json` says its events were read, so a restart neither skips one (the cursor
+/// Crash ordering: a message is written to `notify/outbox/KEY.json` and posted at once, and
+/// synced (file and folder) before `notify/state.json` says its events were read, so a restart neither skips one (the cursor
 /// is behind it) nor sends one it already delivered under another key (the key is derived from
 /// the occurrence: the same events make the same keys). A message delivered but not yet
 /// crossed off is sent again after a crash — at least once — under the same key.
@@ -37,6 +37,8 @@ public final class NotifierService: Service {
     private var gaps: [String: Int] = [:]
     private var liveness = Liveness(down: [])
     private var grouping: Grouping
+    /// Messages written since the last cursor write, to be made durable before it.
+    private var unsynced: [String] = []
 
     private weak var reactor: Reactor?
     private var watches: [DirectoryWatch] = []
@@ -182,6 +184,7 @@ public final class NotifierService: Service {
             return
         }
         made += 1
+        unsynced.append(message.key)
         messages[message.key] = message
         logger.info("message \(message.key): \(message.title)\(message.count > 1 ? " (\(message.count) grouped)" : "")")
         route(message)
@@ -238,6 +241,11 @@ public final class NotifierService: Service {
         state.seq = max(state.seq, saved.seq)
         guard state != saved else { return }
         do {
+            // The outbox first, durably: only then may the cursor say its events were read.
+            if !unsynced.isEmpty {
+                try NotifyMessage.syncWritten(unsynced, root: root)
+                unsynced.removeAll()
+            }
             try state.write(root: root)
             saved = state
         } catch {

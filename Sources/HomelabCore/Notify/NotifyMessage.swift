@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FSWatch
 
 /// One message of the notifier (SPEC §12) as its outbox holds it: `notify/outbox/KEY.json`,
@@ -70,10 +73,21 @@ public struct NotifyMessage: Equatable, Sendable {
 
     public static func read(_ path: String) -> NotifyMessage? { FileContents.object(path).flatMap(NotifyMessage.init(json:)) }
 
-    /// Writes it durably: the file and its folder entry survive a power cut before the cursor
-    /// that covers its events is written.
+    /// Writes it, atomically but not yet durably: the notifier posts it at once and makes it
+    /// durable (`syncWritten`) before its cursor moves past the events it came from — a power
+    /// cut before that re-reads the events and makes the same message again, under the same key.
     public func write(root: RuntimeRoot) throws(SystemError) {
-        try AtomicFile.write(JSONWriter.encode(.object(json)), to: root.notifyMessage(key), durability: .fileAndFolder)
+        try AtomicFile.write(JSONWriter.encode(.object(json)), to: root.notifyMessage(key), durability: .none)
+    }
+
+    /// Makes the messages `keys` durable — each file, then the outbox's entries — in one go.
+    /// A key whose file is gone meanwhile (delivered already) needs nothing.
+    public static func syncWritten(_ keys: [String], root: RuntimeRoot) throws(SystemError) {
+        for key in keys {
+            guard let file = try? FileDescriptor.open(root.notifyMessage(key), O_RDONLY) else { continue }
+            try file.closeAfter { file throws(SystemError) in try file.sync() }
+        }
+        try AtomicFile.syncFolder(root.notifyOutbox)
     }
 
     /// The keys in the outbox, oldest file name order.
