@@ -71,7 +71,11 @@ extension SupervisorService {
             DriftReport.Wait(reason: .flapping, detail: "left the desired state \(flaps.count(subject)) times within \(rule.withinSeconds) s", nextAttemptAt: $0)
         }
         if let latest, [.pending, .approved, .running].contains(latest.state) {
-            return (proposal.id(attempt: latest.attempt), nil)  // in hand
+            let id = proposal.id(attempt: latest.attempt)
+            if let request = requests.removeValue(forKey: subject) {
+                logger.info("\(request.operatorName) asked for a proposal for \(subject): \(id) is \(latest.state.rawValue) already")
+            }
+            return (id, nil)  // in hand
         }
         if let request = requests.removeValue(forKey: subject) {
             return (propose(proposal, attempt: (latest?.attempt ?? 0) + 1, now: now, by: request), nil)
