@@ -33,12 +33,14 @@ let package = Package(
             ]
         ),
         .target(name: "Demo", dependencies: ["HomelabCore", "FSWatch"]),
+        // The notification service (SPEC §12): the log and the heartbeats → messages, through an outbox.
+        .target(name: "Notifier", dependencies: ["HomelabCore", "FSWatch"]),
         .target(name: "Collector", dependencies: ["HomelabCore", "FSWatch"]),
         // The node agent (SPEC §11): node facts, the Docker collector, a spool, a transport.
         .target(name: "Agent", dependencies: ["HomelabCore", "FSWatch", "Collector"]),
         .executableTarget(
             name: "homelab",
-            dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI", "Demo", "Agent"]
+            dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI", "Demo", "Agent", "Notifier"]
         ),
         // What the test targets share: temporary folders, process checks, loopback clients.
         .target(name: "TestSupport", dependencies: ["HomelabCore"], path: "Tests/TestSupport"),
@@ -51,6 +53,9 @@ let package = Package(
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "HomelabCore"]),
         // The agent against a real observer (--inbox), an HTTP listener of its own, and the real UI and executor.
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Collector", "Observer", "UI", "Executor", "HomelabCore", "FSWatch", "TestSupport"]),
+        // The notifier against receivers of its own speaking each target's API, with a real
+        // observer and supervisor, and the real binary killed mid-delivery.
+        .testTarget(name: "NotifierTests", dependencies: ["Notifier", "Observer", "Supervisor", "HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "HomelabCore"]),
         // Runs the built `homelab` binary as an operator would.
         .testTarget(name: "HomelabCLITests", dependencies: ["homelab", "TestSupport", "HomelabCore"]),

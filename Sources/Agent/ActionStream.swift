@@ -91,7 +91,7 @@ final class ActionStream {
         offered(ActionOffer(id: id, action: object["action"]?.string ?? "?", resource: object["resource"]?.string ?? ""))
     }
 
-    private func ended(_ result: Result<HTTPResponse, HTTPClientError>) {
+    private func ended(_ result: Result<HTTPClient.Response, HTTPClientError>) {
         let wasOpen = isOpen
         isOpen = false
         let problem: String

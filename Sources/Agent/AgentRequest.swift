@@ -1,3 +1,4 @@
+import FSWatch
 import HomelabCore
 
 /// One request of the agent to the VPS's UI (SPEC §11): the head every one carries — the

@@ -50,7 +50,7 @@ final class HTTPTransport: Transport {
         }
     }
 
-    private func outcome(_ response: HTTPResponse, expected: Int, spooled: Int) -> DeliveryOutcome {
+    private func outcome(_ response: HTTPClient.Response, expected: Int, spooled: Int) -> DeliveryOutcome {
         let said = AgentRequest.reason(response.body)
         switch response.status {
         case 200:

@@ -168,7 +168,7 @@ final class RemoteActions {
         return nil
     }
 
-    private func answered(_ request: Request, _ response: HTTPResponse) {
+    private func answered(_ request: Request, _ response: HTTPClient.Response) {
         let said = AgentRequest.reason(response.body)
         if response.status == 401 {
             token.reload()  // a rotated token file is taken at the next try
@@ -210,7 +210,7 @@ final class RemoteActions {
 
     // MARK: Runs
 
-    private func claimed(_ offer: ActionOffer, _ response: HTTPResponse, said: String) {
+    private func claimed(_ offer: ActionOffer, _ response: HTTPClient.Response, said: String) {
         switch response.status {
         case 200: break
         case 409:

@@ -78,7 +78,11 @@ public enum Demo {
             startedAll = true
             inboxWatch?.close()
             do {
-                try services.start(["supervisor", "executor", "ui"], binary: settings.binary, environment: settings.environment, folder: root.path)
+                // The notifier too when the inventory names targets (messages link to this dashboard).
+                var environment = settings.environment
+                if environment["HOMELAB_PUBLIC_URL"] == nil { environment["HOMELAB_PUBLIC_URL"] = dashboardURL(configuration.uiAddress) }
+                try services.start(["supervisor", "executor", "ui"] + (inventory.notify.isEmpty ? [] : ["notifier"]), binary: settings.binary,
+                                   environment: environment, folder: root.path)
                 try homelab.start(heartbeat: settings.nodeHeartbeat, driftEvery: settings.driftEvery)
                 ready(dashboardURL(configuration.uiAddress), token)
             } catch {

@@ -160,6 +160,28 @@ public struct RuntimeRoot: Sendable {
         }?.name
     }
 
+    /// `requests/propose/`: operators asking the supervisor for a proposal now (`homelab
+    /// propose`, `POST /api/propose`), one `ProposeRequest` per file; the supervisor removes each.
+    public var requests: String { path + "/requests" }
+    public var proposeRequests: String { requests + "/propose" }
+
+    /// `notify/`: the notifier's own (docs/notifications.md). `outbox/KEY.json` holds each
+    /// message until every target took it; `state.json` is how far the log was read, and what
+    /// the notifier last said about nodes, services and flapping resources.
+    public var notify: String { path + "/notify" }
+    public var notifyOutbox: String { notify + "/outbox" }
+    public func notifyMessage(_ key: String) -> String { notifyOutbox + "/" + key + ".json" }
+    public var notifyState: String { notify + "/state.json" }
+
+    /// A secret a notify target names by reference (`"tokenFile": "notify/gotify.token"`),
+    /// relative to `secrets/`; nil for a reference that would leave it (absolute, `..`, hidden).
+    public func secret(_ reference: String) -> String? {
+        let parts = reference.split(separator: "/", omittingEmptySubsequences: false)
+        guard !reference.hasPrefix("/"), !parts.isEmpty,
+              parts.allSatisfy({ !$0.isEmpty && !$0.hasPrefix(".") }) else { return nil }
+        return secrets + "/" + reference
+    }
+
     /// `events/YYYY-MM-DD`, the log folder of one UTC day.
     public func eventDay(_ day: String) -> String { events + "/" + day }
 
@@ -168,7 +190,7 @@ public struct RuntimeRoot: Sendable {
         var list: [(String, mode_t)] = [
             (path, 0o755), (inbox, 0o775), (audit, 0o755), (posted, 0o755), (rejected, 0o755), (events, 0o755), (world, 0o755),
             (state, 0o755), (actions, 0o755), (logs, 0o755), (actionLogs, 0o755), (secrets, 0o700),
-            (agentTokens, 0o700), (handoff, 0o755),
+            (agentTokens, 0o700), (handoff, 0o755), (requests, 0o755), (proposeRequests, 0o775), (notify, 0o755), (notifyOutbox, 0o755),
         ]
         for state in ActionState.allCases { list.append((actions(state), 0o775)) }
         return list

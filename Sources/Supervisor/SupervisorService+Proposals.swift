@@ -7,7 +7,9 @@ import HomelabCore
 /// Proposals (SPEC §6): writing one into `actions/pending/` (or `approved/` for autoApprove
 /// entries), and superseding one that is no longer wanted.
 extension SupervisorService {
-    func propose(_ proposal: Proposal, attempt: Int, now: Timestamp) -> String? {
+    /// Proposes attempt `attempt`; `request` when an operator asked for it (the proposal is
+    /// then theirs: `action.proposed` names them).
+    func propose(_ proposal: Proposal, attempt: Int, now: Timestamp, by request: ProposalRequest? = nil) -> String? {
         guard let entry = inventory.catalog[proposal.rule.action] else { return nil }
         let argv: [String]
         switch ActionResolver.resolve(entry, args: proposal.rule.args) {
@@ -29,13 +31,19 @@ extension SupervisorService {
         }
         actions.note(path, present: true)
         proposed += 1
-        let summary: JSONObject = [
+        var summary: JSONObject = [
             "action": .string(proposal.rule.action), "resource": .string(proposal.drift.subject.description),
             "drift": .string(proposal.drift.kind.rawValue), "attempt": .int(attempt),
+            "preview": .array(argv.map { .string($0) }),
         ]
-        events.emit(.proposed, id: id, actor: Self.service, summary, logger: logger)
+        if let approvedBy { summary["approvedBy"] = .string(approvedBy) }  // nobody needs telling
+        if let request {
+            summary["requestedBy"] = .string("operator")
+            summary["remote"] = .string(request.remote)
+        }
+        events.emit(.proposed, id: id, actor: request?.operatorName ?? Self.service, summary, logger: logger)
         if let approvedBy { events.emit(.approved, id: id, actor: approvedBy, summary, logger: logger) }
-        logger.info("proposed \(id): \(proposal.rule.action) for \(proposal.drift.subject) (\(proposal.drift.kind.rawValue), attempt \(attempt))\(approvedBy == nil ? "" : ", approved by policy")")
+        logger.info("proposed \(id): \(proposal.rule.action) for \(proposal.drift.subject) (\(proposal.drift.kind.rawValue), attempt \(attempt))\(request.map { ", asked for by \($0.operatorName)" } ?? "")\(approvedBy == nil ? "" : ", approved by policy")")
         return id
     }
 

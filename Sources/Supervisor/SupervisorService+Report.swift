@@ -30,6 +30,9 @@ extension SupervisorService {
     /// A resource's entries in `drift.json`, encoded once when it is evaluated.
     func reportEntry(_ subject: Subject) -> [UInt8]? {
         guard let found = drifts[subject] else { return nil }
-        return DriftReport.encode(found.map { DriftReport.Entry(drift: $0, action: answers[subject]?[$0.kind]) })
+        let flaps = flapping[subject] != nil
+        return DriftReport.encode(found.map {
+            DriftReport.Entry(drift: $0, action: answers[subject]?[$0.kind], flapping: flaps && $0.kind != .unmanaged, wait: waits[subject]?[$0.kind])
+        })
     }
 }

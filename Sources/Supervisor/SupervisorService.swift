@@ -20,6 +20,12 @@ public final class SupervisorService: Service {
         public var debounce: Duration = .milliseconds(200)
         /// Before attempt N+1 of a drift whose action finished: this × 2^(N-1), at most an hour.
         public var retryBackoffSeconds: Double = 60
+        /// How long a drift must stay gone after its action succeeded to verify it before the
+        /// deadline (`Verification`).
+        public var verifySettleSeconds: Double = 5
+        /// Finished actions older than their deadline by more than this are not verified after
+        /// a restart: too late to say anything useful.
+        public var verifyGraceSeconds: Double = 3600
         public init() {}
     }
 
@@ -39,7 +45,18 @@ public final class SupervisorService: Service {
     var reportEntries: [String: [UInt8]] = [:]
     /// Per resource: drift kind → the action that answers it.
     var answers: [Subject: [Drift.Kind: String]] = [:]
+    /// Per resource: drift kind → why no (new) proposal answers it now (`drift.json`'s `wait`).
+    var waits: [Subject: [Drift.Kind: DriftReport.Wait]] = [:]
     var retryDeadlines: [Timestamp] = []
+    /// Succeeded actions whose drift is being watched, by ID.
+    var verifications: [String: Verification] = [:]
+    var flaps = FlapDetector()
+    /// Resources flapping now, and until when.
+    var flapping: [Subject: Timestamp] = [:]
+    /// Operators' requests for a proposal now, taken by the resource's next evaluation.
+    var requests: [Subject: ProposalRequest] = [:]
+    /// Request files seen before the first evaluation.
+    var waitingRequestFiles: [String] = []
     /// When the wake timer is set to fire, on the wall clock.
     var wakeAt: Timestamp?
 
@@ -50,13 +67,15 @@ public final class SupervisorService: Service {
     var reportPending = false
     private var reloadPending = false
     /// Set once the watches' first scans are in and the first evaluation ran.
-    private var started = false
+    var started = false
 
     /// Full evaluations (start-up, inventory, queue, deadlines), and per-resource ones.
     public internal(set) var fullEvaluations = 0
     public internal(set) var resourceEvaluations = 0
     public internal(set) var proposed = 0
     public internal(set) var superseded = 0
+    public internal(set) var verified = 0
+    public internal(set) var unverified = 0
 
     public init(configuration: Configuration, logger: Logger, settings: Settings = Settings()) {
         root = configuration.root
@@ -78,7 +97,7 @@ public final class SupervisorService: Service {
     public func reload() { reloadInventory() }
 
     public func shutdown() {
-        logger.info("stopped: \(proposed) proposed, \(superseded) superseded, \(fullEvaluations) full evaluations")
+        logger.info("stopped: \(proposed) proposed, \(superseded) superseded, \(verified) verified, \(unverified) unverified, \(fullEvaluations) full evaluations")
     }
 
     /// Loads the inventory, then registers the watches and timers on `reactor`. The watches
@@ -90,6 +109,10 @@ public final class SupervisorService: Service {
         watches = [
             try DirectoryWatch(reactor: reactor, root: root.actions, options: .recursive) { [unowned self] events in queueChanged(events) },
             try DirectoryWatch(reactor: reactor, root: root.world, options: .recursive) { [unowned self] events in worldChanged(events) },
+            try DirectoryWatch(reactor: reactor, root: root.proposeRequests) { [unowned self] events in
+                for event in events where event.kind == .ready { waitingRequestFiles.append(event.path) }
+                if started { takeRequests() }
+            },
             try DirectoryWatch(reactor: reactor, root: inventoryFolder, options: .recursive) { [unowned self] _ in
                 guard started else { return }  // its first scan: loaded above already
                 reloadPending = true
@@ -104,6 +127,7 @@ public final class SupervisorService: Service {
             started = true
             let began = MonotonicTime.now()
             evaluate(nil)
+            takeRequests()
             writeReport()
             logger.info("supervising \(inventory.resources.count) desired resources with \(inventory.catalog.count) catalog actions (revision \(revision)); world at seq \(world.seq); first evaluation took \(String(format2: (MonotonicTime.now() - began).milliseconds)) ms")
         }
@@ -131,7 +155,9 @@ public final class SupervisorService: Service {
     private func queueChanged(_ events: [WatchEvent]) {
         for event in events {
             switch event.kind {
-            case .ready: actions.note(event.path, present: true)
+            case .ready:
+                actions.note(event.path, present: true)
+                if let (id, state) = root.actionLocation(event.path), state == .done { startVerifying(id) }
             case .removed: actions.note(event.path, present: false)
             default: continue
             }
@@ -170,8 +196,9 @@ public final class SupervisorService: Service {
             "inventoryProblems": .int(inventory.problems.count), "drift": .object(byKind),
             "counters": .object([
                 "fullEvaluations": .int(fullEvaluations), "resourceEvaluations": .int(resourceEvaluations),
-                "proposed": .int(proposed), "superseded": .int(superseded),
+                "proposed": .int(proposed), "superseded": .int(superseded), "verified": .int(verified), "unverified": .int(unverified),
             ]),
+            "verifying": .int(verifications.count), "flapping": .int(flapping.count),
         ]
     }
 }

@@ -139,6 +139,7 @@ public final class UIService: Service {
         case "/api/world": return only("GET, HEAD") { worldList(request) }
         case "/api/events": return only("GET, HEAD, POST") { request.method == "POST" ? ingest.post(request, connection) : events(request) }
         case "/api/actions": return only("GET, HEAD") { actionList(request.query["state"]) }
+        case "/api/propose": return only("POST") { propose(request, connection) }
         case AgentActions.path: return only("GET") { agentActions.open(request, connection) }
         default: break
         }
@@ -288,7 +289,7 @@ public final class UIService: Service {
 
     /// The answer for credentials that do not pass: 401, or 429 with `Retry-After` for a peer
     /// throttled after wrong tokens; nil when they pass.
-    private func refusal(_ verdict: OperatorAuth.Verdict, _ message: String) -> HTTPResponse? {
+    func refusal(_ verdict: OperatorAuth.Verdict, _ message: String) -> HTTPResponse? {
         switch verdict {
         case .granted: return nil
         case .missing, .wrong: return .text(401, message)

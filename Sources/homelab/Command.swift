@@ -11,7 +11,7 @@ struct Command: Sendable {
     let run: @Sendable ([String]) -> Int32
 
     /// Every subcommand, in the order `--help` lists them.
-    static let all: [Command] = [observer, supervisor, executor, ui, demo, status, approve, reject, check, emit, agent, agentToken, health, watch]
+    static let all: [Command] = [observer, supervisor, executor, ui, notifier, demo, status, approve, reject, propose, check, notify, emit, agent, agentToken, health, watch]
 
     static func printUsage(to fd: Int32) {
         var text = "usage: homelab COMMAND [ARGS...]\n\nThe homelab control plane: one binary, a subcommand per service and tool.\n\ncommands:\n"

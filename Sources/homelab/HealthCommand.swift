@@ -10,7 +10,7 @@ extension Command {
         usage: homelab health SERVICE
                homelab health agent [--spool PATH]
 
-        SERVICE is observer, supervisor, executor, ui, collector or agent. Exit 0 when its
+        SERVICE is observer, supervisor, executor, ui, notifier, collector or agent. Exit 0 when its
         heartbeat in $HOMELAB_ROOT/state/SERVICE.json is younger than three heartbeat periods
         ($HOMELAB_HEARTBEAT_SECONDS, default 15); otherwise one line saying how old it is, exit 1.
         The agent: its state/agent.json when it delivers into a runtime root's inbox; otherwise,

@@ -10,7 +10,8 @@ extension Command {
 
         What /summary says, read straight from $HOMELAB_ROOT (no UI needed): the world, the
         drift, the action queue, each service's heartbeat and the last event — then every
-        pending action with the command it would run, ready for `homelab approve ID`.
+        pending action with the command it would run, ready for `homelab approve ID`, and every
+        drift that waits (back-off, flapping, rejected) with when its next attempt is due.
         --json prints /summary's JSON instead.
         """,
         run: { arguments in
@@ -26,7 +27,8 @@ extension Command {
                 print(String(decoding: bytes, as: UTF8.self))
                 return 0
             }
-            print(StatusText.render(summary: (try? JSONParser.parse(bytes))?.object ?? [:], pending: StatusText.pending(root)), terminator: "")
+            print(StatusText.render(summary: (try? JSONParser.parse(bytes))?.object ?? [:], pending: StatusText.pending(root),
+                                    waiting: StatusText.waiting(root)), terminator: "")
             return 0
         }
     )
@@ -34,7 +36,7 @@ extension Command {
 
 /// The summary as aligned lines for a terminal.
 enum StatusText {
-    static func render(summary: JSONObject, pending: [ActionFile]) -> String {
+    static func render(summary: JSONObject, pending: [ActionFile], waiting: [DriftReport.Entry] = []) -> String {
         func counts(_ object: JSONObject?, order: [String]) -> String {
             let object = object ?? [:]
             let keys = order + object.keys.filter { !order.contains($0) }.sorted()
@@ -73,7 +75,25 @@ enum StatusText {
                 lines.append("  \(action.id)  \(action.resource ?? "?")  \(action.action ?? "?"): \(action.preview.joined(separator: " "))")
             }
         }
+        if !waiting.isEmpty {
+            lines.append("")
+            lines.append("waiting (homelab propose RESOURCE asks for a proposal now):")
+            for entry in waiting {
+                var text = "  \(entry.drift.subject)  \(entry.drift.kind.rawValue)"
+                if entry.flapping { text += "  FLAPPING" }
+                if let wait = entry.wait {
+                    text += "  \(wait.reason.rawValue): \(wait.detail)"
+                    if let next = wait.nextAttemptAt { text += ", next attempt in \(Self.age(now.seconds(until: next)))" }
+                }
+                lines.append(text)
+            }
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The drift entries that wait for something (`drift.json`'s `wait`, or flapping).
+    static func waiting(_ root: RuntimeRoot) -> [DriftReport.Entry] {
+        (DriftReport.read(root.driftReport)?.entries ?? []).filter { $0.wait != nil || $0.flapping }
     }
 
     static func age(_ seconds: Double) -> String {

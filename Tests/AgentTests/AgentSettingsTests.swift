@@ -1,4 +1,5 @@
 @testable import Agent
+import FSWatch
 import HomelabCore
 import Testing
 import TestSupport

@@ -1,4 +1,5 @@
 @testable import Agent
+import FSWatch
 import Testing
 
 /// The client's response parser: the framings a server may choose, and what it refuses.
@@ -10,7 +11,7 @@ import Testing
         return step
     }
 
-    private func response(_ step: HTTPResponseParser.Step) -> HTTPResponse? {
+    private func response(_ step: HTTPResponseParser.Step) -> HTTPClient.Response? {
         if case .done(let response) = step { return response }
         return nil
     }

@@ -129,7 +129,7 @@ import Testing
         #expect(neverSaid == "homelab: health: executor: no heartbeat in \(fixture.root)/state/executor.json\n")
         let (unknown, _, unknownSaid) = try HomelabProcess.run(["health", "nginx"], environment: environment)
         #expect(unknown == 2)
-        #expect(unknownSaid == "homelab: health: which service? one of observer, supervisor, executor, ui, collector, agent\n")
+        #expect(unknownSaid == "homelab: health: which service? one of observer, supervisor, executor, ui, collector, agent, notifier\n")
     }
 
     @Test func statusOfAFolderThatIsNoRuntimeRootIsOneLine() throws {

@@ -53,7 +53,7 @@ compose += ["--project-directory", os.path.join(repo_checkout, "docker"), "-f", 
             "-p", "homelab-control-plane"]
 url = "http://127.0.0.1:%d" % port
 probe = "hl-stack-probe"
-services = ("observer", "supervisor", "executor", "ui", "agent")
+services = ("observer", "supervisor", "executor", "ui", "notifier", "agent")
 checks = Checks("stack-v%s" % (compose_version.split(".")[0] or "?"))
 check = checks.check
 
@@ -150,7 +150,7 @@ def make_homelab_repo():
 
 def bootstrap():
     done = run([os.path.join(repo_checkout, "scripts", "bootstrap", "vps-control-plane.sh")], timeout=900)
-    assert "all four services and the agent are healthy" in done.stdout, done.stdout
+    assert "all five services and the agent are healthy" in done.stdout, done.stdout
     assert "UI: %s/" % url in done.stdout, done.stdout
     return done
 

@@ -12,7 +12,7 @@
 #      secrets/docker, where the executor's `docker --context NODE` looks (add your other
 #      nodes there: DOCKER_CONFIG=/opt/homelab/secrets/docker docker context create nas ...)
 #   6. the stack (docker/compose.yaml): started, or recreated where the image changed
-#   7. waits until the four services and the VPS's own agent report healthy, then prints where the UI is
+#   7. waits until the five services and the VPS's own agent report healthy, then prints where the UI is
 #
 # Settings (environment): those of docker/compose.yaml, plus
 #   SWIFT_IMAGE, RUNTIME_IMAGE    base images (default: the official swift:6.3-bookworm and
@@ -100,7 +100,7 @@ say "starting the stack with $compose_name"
 "${compose[@]}" up -d --remove-orphans 2>&1 | sed 's/^/  /'
 
 deadline=$((SECONDS + ${HOMELAB_HEALTH_TIMEOUT:-180}))
-services=(observer supervisor executor ui agent)
+services=(observer supervisor executor ui notifier agent)
 while :; do
   waiting=()
   for service in "${services[@]}"; do
@@ -113,6 +113,6 @@ while :; do
   say "waiting for ${waiting[*]}"
   sleep 2
 done
-say "all four services and the agent are healthy"
+say "all five services and the agent are healthy"
 say "UI: http://$HOMELAB_UI_PUBLISH/ (Nginx Proxy Manager: http://control-plane-ui:8080 on the network $HOMELAB_PROXY_NETWORK)"
 say "operator token: $token_file"

@@ -6,6 +6,8 @@ import FSWatch
 public struct ActionEvents: Sendable {
     public enum Step: String, Sendable {
         case proposed, approved, rejected, superseded, started, succeeded, failed
+        /// The supervisor's check after `succeeded` (SPEC §12): the drift went, or stayed.
+        case verified, unverified
     }
 
     public let inbox: InboxWriter
@@ -16,8 +18,8 @@ public struct ActionEvents: Sendable {
         inbox = InboxWriter(inbox: root.audit, source: source, durability: durability)
     }
 
-    public func emit(_ step: Step, id: String, actor: String, _ data: JSONObject = [:]) throws(SystemError) {
-        try inbox.drop(event(step, id: id, actor: actor, data))
+    public func emit(_ step: Step, id: String, actor: String, _ data: JSONObject = [:], eventID: String = Digest.randomHex()) throws(SystemError) {
+        try inbox.drop(event(step, id: id, actor: actor, data, eventID: eventID))
     }
 
     /// The event's bytes.
@@ -30,9 +32,9 @@ public struct ActionEvents: Sendable {
     /// `emit`, with a failure logged rather than thrown: for services whose action already
     /// happened and is recorded in its file, where a lost event is a gap in the audit, not a
     /// reason to stop.
-    public func emit(_ step: Step, id: String, actor: String, _ data: JSONObject = [:], logger: Logger) {
+    public func emit(_ step: Step, id: String, actor: String, _ data: JSONObject = [:], eventID: String = Digest.randomHex(), logger: Logger) {
         do {
-            try emit(step, id: id, actor: actor, data)
+            try emit(step, id: id, actor: actor, data, eventID: eventID)
         } catch {
             logger.warning("could not emit action.\(step.rawValue) for \(id): \(error)")
         }

@@ -6,16 +6,55 @@ public struct DriftReport: Sendable {
         public var drift: Drift
         /// The action proposed for it, if any.
         public var action: String?
+        /// The resource left its desired state too often lately (SPEC §12): no new proposal
+        /// until it settles or an operator asks (`homelab propose`).
+        public var flapping: Bool
+        /// Why no (new) proposal answers it now, and when the next attempt is due.
+        public var wait: Wait?
 
-        public init(drift: Drift, action: String?) {
+        public init(drift: Drift, action: String?, flapping: Bool = false, wait: Wait? = nil) {
             self.drift = drift
             self.action = action
+            self.flapping = flapping
+            self.wait = wait
         }
 
         public var json: JSONObject {
             var object = drift.json()
             if let action { object["action"] = .string(action) }
+            if flapping { object["flapping"] = .bool(true) }
+            if let wait { object["wait"] = .object(wait.json) }
             return object
+        }
+    }
+
+    /// `"wait": {"reason", "detail", "nextAttemptAt"}` of an entry: the dashboard and
+    /// `homelab status` show it beside the drift.
+    public struct Wait: Equatable, Sendable {
+        public enum Reason: String, Sendable { case backoff, flapping, rejected }
+
+        public var reason: Reason
+        /// A phrase for people: "back-off after attempt 2".
+        public var detail: String
+        /// When a new proposal is due by itself (none for a rejection: only an operator).
+        public var nextAttemptAt: Timestamp?
+
+        public init(reason: Reason, detail: String, nextAttemptAt: Timestamp? = nil) {
+            self.reason = reason
+            self.detail = detail
+            self.nextAttemptAt = nextAttemptAt
+        }
+
+        public var json: JSONObject {
+            var object: JSONObject = ["reason": .string(reason.rawValue), "detail": .string(detail)]
+            if let nextAttemptAt { object["nextAttemptAt"] = .string(nextAttemptAt.iso8601) }
+            return object
+        }
+
+        public init?(json value: JSONValue?) {
+            guard let reason = value?["reason"]?.string.flatMap(Reason.init(rawValue:)) else { return nil }
+            self.init(reason: reason, detail: value?["detail"]?.string ?? "",
+                      nextAttemptAt: value?["nextAttemptAt"]?.string.flatMap { Timestamp(rfc3339: $0) })
         }
     }
 
@@ -66,13 +105,18 @@ public struct DriftReport: Sendable {
         desiredRevision = object["desiredRevision"]?.string ?? ""
         worldSeq = object["worldSeq"]?.int ?? 0
         entries = drift.compactMap { value in
-            value.object.flatMap { Drift(json: $0) }.map { Entry(drift: $0, action: value["action"]?.string) }
+            value.object.flatMap { Drift(json: $0) }.map {
+                Entry(drift: $0, action: value["action"]?.string, flapping: value["flapping"]?.bool ?? false, wait: Wait(json: value["wait"]))
+            }
         }
         problems = (object["problems"]?.array ?? []).compactMap { value in
             guard let file = value["file"]?.string, let reason = value["reason"]?.string else { return nil }
             return InventoryProblem(file: file, reason: reason)
         }
     }
+
+    /// The entries of one resource.
+    public func entries(for resource: String) -> [Entry] { entries.filter { $0.drift.subject.description == resource } }
 
     /// How many entries of each kind, every kind present (0 when none).
     public var countsByKind: [(kind: Drift.Kind, count: Int)] {

@@ -13,8 +13,12 @@ public struct CatalogEntry: Sendable, Equatable {
     /// Where it runs (docs/remote-actions.md): nil, the VPS executor itself; `{PARAM}`, the
     /// node that param's value names; anything else, that node. See `ActionResolver.node`.
     public let runsOn: String?
+    /// How long after the action succeeded its drift must be gone (SPEC §12): the supervisor
+    /// then emits `action.verified`, else `action.unverified`.
+    public var verifyWithinSeconds: Int = defaultVerifyWithinSeconds
 
     public static let defaultTimeoutSeconds = 300
+    public static let defaultVerifyWithinSeconds = 60
 
     /// Parses a catalog file; `name` comes from the file name.
     public static func parse(name: String, _ bytes: [UInt8]) -> Result<CatalogEntry, InventoryProblem.Reason> {
@@ -54,8 +58,15 @@ public struct CatalogEntry: Sendable, Equatable {
             }
             runsOn = text
         }
-        return .success(CatalogEntry(name: name, description: object["description"]?.string ?? "", argv: argv, params: params,
-                                     timeoutSeconds: timeout, autoApprove: object["autoApprove"]?.bool ?? false, runsOn: runsOn))
+        var entry = CatalogEntry(name: name, description: object["description"]?.string ?? "", argv: argv, params: params,
+                                 timeoutSeconds: timeout, autoApprove: object["autoApprove"]?.bool ?? false, runsOn: runsOn)
+        if let value = object["verifyWithinSeconds"] {
+            guard let seconds = value.int, seconds > 0, seconds <= 86_400 else {
+                return .failure("\"verifyWithinSeconds\" must be a whole number of seconds between 1 and 86400")
+            }
+            entry.verifyWithinSeconds = seconds
+        }
+        return .success(entry)
     }
 
     /// The entry `name` as the inventory holds it now (`INVENTORY/actions/NAME.json`): what the

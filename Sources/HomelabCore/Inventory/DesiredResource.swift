@@ -7,10 +7,25 @@ public struct DesiredResource: Sendable, Equatable {
         public let args: [String: String]
     }
 
+    /// When leaving the desired state counts as a crash loop (SPEC §12): `count` times
+    /// within `withinSeconds`.
+    public struct Flapping: Sendable, Equatable {
+        public let count: Int
+        public let withinSeconds: Int
+
+        public init(count: Int, withinSeconds: Int) {
+            self.count = count
+            self.withinSeconds = withinSeconds
+        }
+
+        public static let standard = Flapping(count: 3, withinSeconds: 600)
+    }
+
     public let subject: Subject
     public let spec: JSONObject
     public let staleAfterSeconds: Int?
     public let remediate: [Rule]
+    public var flapping: Flapping = .standard
 
     /// Parses one desired-resource file, checking its rules against `catalog`.
     public static func parse(_ bytes: [UInt8], catalog: [String: CatalogEntry]) -> Result<DesiredResource, InventoryProblem.Reason> {
@@ -48,6 +63,14 @@ public struct DesiredResource: Sendable, Equatable {
             }
             rules.append(Rule(on: on, action: action, args: args))
         }
-        return .success(DesiredResource(subject: subject, spec: spec, staleAfterSeconds: stale, remediate: rules))
+        var resource = DesiredResource(subject: subject, spec: spec, staleAfterSeconds: stale, remediate: rules)
+        if let value = object["flapping"] {
+            guard let count = value["count"]?.int, count >= 2, count <= 1000,
+                  let within = value["withinSeconds"]?.int, within > 0, within <= 86_400 else {
+                return .failure("\"flapping\" must be {\"count\": 2…1000, \"withinSeconds\": 1…86400}")
+            }
+            resource.flapping = Flapping(count: count, withinSeconds: within)
+        }
+        return .success(resource)
     }
 }

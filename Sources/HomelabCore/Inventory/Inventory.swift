@@ -20,6 +20,8 @@ public struct InventoryProblem: Sendable, Equatable, CustomStringConvertible {
 public struct Inventory: Sendable {
     public var resources: [Subject: DesiredResource] = [:]
     public var catalog: [String: CatalogEntry] = [:]
+    /// The notifier's targets (`notify/NAME.json`), by name.
+    public var notify: [String: NotifyTarget] = [:]
     public var problems: [InventoryProblem] = []
 
     public init() {}
@@ -36,7 +38,7 @@ public struct Inventory: Sendable {
         }
     }
 
-    /// Reads `folder` (`resources/**/*.json` and `actions/*.json`). A missing folder is an
+    /// Reads `folder` (`resources/**/*.json`, `actions/*.json` and `notify/*.json`). A missing folder is an
     /// error; a bad file is a problem, and the rest is still loaded.
     public static func load(_ folder: String) throws(Missing) -> Inventory {
         guard fileKind(folder) == .directory else {
@@ -47,6 +49,13 @@ public struct Inventory: Sendable {
             let file = "actions/" + entry.name
             switch read(folder + "/" + file).flatMap({ CatalogEntry.parse(name: String(entry.name.dropLast(5)), $0) }) {
             case .success(let parsed): inventory.catalog[parsed.name] = parsed
+            case .failure(let reason): inventory.problems.append(InventoryProblem(file: file, reason: reason.description))
+            }
+        }
+        for entry in listDirectory(folder + "/notify").sorted(by: { $0.name < $1.name }) where entry.name.hasSuffix(".json") && !entry.name.hasPrefix(".") {
+            let file = "notify/" + entry.name
+            switch read(folder + "/" + file).flatMap({ NotifyTarget.parse(name: String(entry.name.dropLast(5)), $0) }) {
+            case .success(let parsed): inventory.notify[parsed.name] = parsed
             case .failure(let reason): inventory.problems.append(InventoryProblem(file: file, reason: reason.description))
             }
         }

@@ -5,7 +5,8 @@ import FSWatch
 public enum ServiceHeartbeat {
     public static let services = ["observer", "supervisor", "executor", "ui"]
     /// Services a deployment may run or not: watched once they have ever written a status.
-    public static let optional = ["collector", "agent"]
+    /// (The notifier too: a stack without notify targets may leave it out.)
+    public static let optional = ["collector", "agent", "notifier"]
     /// Everything `homelab health` can check.
     public static let checkable = services + optional
 

@@ -1,31 +1,40 @@
-/// One HTTP/1.1 response as the agent's client needs it.
-struct HTTPResponse {
-    var status: Int
-    /// Names lower-cased, in order.
-    var headers: [(name: String, value: String)]
-    var body: [UInt8]
-    /// The connection may carry the next request.
-    var keepAlive: Bool
+extension HTTPClient {
+    /// One HTTP/1.1 response as the client needs it.
+    public struct Response: Sendable {
+        public var status: Int
+        /// Names lower-cased, in order.
+        public var headers: [(name: String, value: String)]
+        public var body: [UInt8]
+        /// The connection may carry the next request.
+        public var keepAlive: Bool
 
-    func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
+        public init(status: Int, headers: [(name: String, value: String)], body: [UInt8], keepAlive: Bool) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.keepAlive = keepAlive
+        }
+
+        public func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
+    }
 }
 
-/// The minimal response parser of the agent's HTTP client: a status line, headers to the
+/// The minimal response parser of the HTTP client: a status line, headers to the
 /// blank line, then a body framed by Content-Length, chunked transfer coding, or the end of
 /// the connection. Fed bytes as they arrive; 1xx interim responses are skipped.
 ///
 /// The same parser reads a stream (the action stream's `text/event-stream`): once `head` is
 /// known the client drains the body decoded so far with `takeBody()`, so a response that
 /// never ends is read in bounded memory.
-struct HTTPResponseParser {
-    enum Step {
+public struct HTTPResponseParser {
+    public enum Step {
         case needMore
-        case done(HTTPResponse)
+        case done(HTTPClient.Response)
         case invalid(String)
     }
 
-    static let maxHead = 64 << 10
-    static let maxBody = 16 << 20
+    public static let maxHead = 64 << 10
+    public static let maxBody = 16 << 20
 
     private enum Framing {
         case length(Int)
@@ -43,7 +52,9 @@ struct HTTPResponseParser {
     private var chunkLeft: Int?
     private var inTrailers = false
 
-    mutating func feed(_ bytes: ArraySlice<UInt8>) -> Step {
+    public init() {}
+
+    public mutating func feed(_ bytes: ArraySlice<UInt8>) -> Step {
         if position > 0 && (position == buffer.count || position >= 64 << 10) {
             // What is consumed goes: a long stream must not keep every byte it carried.
             buffer.removeFirst(position)
@@ -54,20 +65,20 @@ struct HTTPResponseParser {
     }
 
     /// The status and headers, once they arrived (the body still coming).
-    var response: HTTPResponse? {
-        head.map { HTTPResponse(status: $0.status, headers: $0.headers, body: [], keepAlive: $0.keepAlive) }
+    public var response: HTTPClient.Response? {
+        head.map { HTTPClient.Response(status: $0.status, headers: $0.headers, body: [], keepAlive: $0.keepAlive) }
     }
 
     /// The body decoded so far, handed over and forgotten (a stream's reader).
-    mutating func takeBody() -> [UInt8] {
+    public mutating func takeBody() -> [UInt8] {
         defer { body = [] }
         return body
     }
 
     /// The connection ended: a body framed by the close is complete; anything else is cut short.
-    mutating func finish() -> Step {
+    public mutating func finish() -> Step {
         if let head, case .untilClose = framing {
-            return .done(HTTPResponse(status: head.status, headers: head.headers, body: body, keepAlive: false))
+            return .done(HTTPClient.Response(status: head.status, headers: head.headers, body: body, keepAlive: false))
         }
         return .invalid(head == nil && buffer.isEmpty ? "the connection closed before any response" : "the connection closed mid-response")
     }
@@ -189,6 +200,6 @@ struct HTTPResponseParser {
 
     private func complete() -> Step {
         guard let head else { return .needMore }
-        return .done(HTTPResponse(status: head.status, headers: head.headers, body: body, keepAlive: head.keepAlive))
+        return .done(HTTPClient.Response(status: head.status, headers: head.headers, body: body, keepAlive: head.keepAlive))
     }
 }

@@ -1,11 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FSWatch
 
 /// Why a request got no response.
-struct HTTPClientError: Error, CustomStringConvertible {
-    let description: String
+public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// A non-blocking HTTP/1.1 client on the loop, for one server: one keep-alive connection,
@@ -13,14 +13,20 @@ struct HTTPClientError: Error, CustomStringConvertible {
 /// deadline that covers the connect. An idle connection the server closes is simply dropped;
 /// the next request opens another. A request may also be a stream (`stream`): the body of its
 /// 200 is handed over as it arrives, for as long as the server keeps it open.
-final class HTTPClient {
+public final class HTTPClient {
     /// How a streamed response is read: once its 200 head arrived, `opened`; then its body
     /// as it comes. A stream silent for longer than `idle` is a lost link (the server says
     /// something, a comment at least, more often than that).
-    struct Streaming {
-        let idle: Duration
-        let opened: (HTTPResponse) -> Void
-        let body: ([UInt8]) -> Void
+    public struct Streaming {
+        public let idle: Duration
+        public let opened: (Response) -> Void
+        public let body: ([UInt8]) -> Void
+
+        public init(idle: Duration, opened: @escaping (Response) -> Void, body: @escaping ([UInt8]) -> Void) {
+            self.idle = idle
+            self.opened = opened
+            self.body = body
+        }
     }
 
     private enum State {
@@ -31,25 +37,25 @@ final class HTTPClient {
         case idle
     }
 
-    let host: String
-    let port: UInt16
-    let timeout: Duration
+    public let host: String
+    public let port: UInt16
+    public let timeout: Duration
     private let reactor: Reactor
     private var token: Reactor.Token?
     private var state = State.closed
     private var output: [UInt8] = []
     private var written = 0
     private var parser = HTTPResponseParser()
-    private var completion: ((Result<HTTPResponse, HTTPClientError>) -> Void)?
+    private var completion: ((Result<Response, HTTPClientError>) -> Void)?
     private var streaming: Streaming?
     /// The stream's 200 arrived: its deadline is now the idle one.
     private var streamOpen = false
     private var deadline: LoopTimer?
     private var readBuffer = [UInt8](repeating: 0, count: 64 << 10)
     /// Connections opened: the first request after each one is logged by the transport.
-    private(set) var connections = 0
+    public private(set) var connections = 0
 
-    init(host: String, port: UInt16, reactor: Reactor, timeout: Duration) {
+    public init(host: String, port: UInt16, reactor: Reactor, timeout: Duration) {
         self.host = host
         self.port = port
         self.reactor = reactor
@@ -57,22 +63,22 @@ final class HTTPClient {
     }
 
     /// Whether a connection is open (idle or in use).
-    var isConnected: Bool { token != nil && state != .connecting }
-    var isBusy: Bool { completion != nil }
+    public var isConnected: Bool { token != nil && state != .connecting }
+    public var isBusy: Bool { completion != nil }
 
     /// Sends `request` (a whole HTTP/1.1 request) and calls `completion` once with the
     /// response or the reason there is none.
-    func send(_ request: [UInt8], completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void) {
+    public func send(_ request: [UInt8], completion: @escaping (Result<Response, HTTPClientError>) -> Void) {
         start(request, streaming: nil, completion: completion)
     }
 
     /// Sends `request` and reads the body of a 200 as a stream (`streaming`); `completion`
     /// comes once, when the stream ends or fails (with the whole response if it was not a 200).
-    func stream(_ request: [UInt8], _ streaming: Streaming, completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void) {
+    public func stream(_ request: [UInt8], _ streaming: Streaming, completion: @escaping (Result<Response, HTTPClientError>) -> Void) {
         start(request, streaming: streaming, completion: completion)
     }
 
-    private func start(_ request: [UInt8], streaming: Streaming?, completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void) {
+    private func start(_ request: [UInt8], streaming: Streaming?, completion: @escaping (Result<Response, HTTPClientError>) -> Void) {
         precondition(self.completion == nil, "one request at a time")
         self.completion = completion
         self.streaming = streaming
@@ -95,7 +101,7 @@ final class HTTPClient {
     }
 
     /// Closes the connection; a request in flight gets no completion.
-    func close() {
+    public func close() {
         completion = nil
         streaming = nil
         deadline?.cancel()
@@ -209,7 +215,7 @@ final class HTTPClient {
         finish(.failure(HTTPClientError(description: reason)))
     }
 
-    private func finish(_ result: Result<HTTPResponse, HTTPClientError>) {
+    private func finish(_ result: Result<Response, HTTPClientError>) {
         deadline?.cancel()
         parser = HTTPResponseParser()
         streaming = nil

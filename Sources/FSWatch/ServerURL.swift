@@ -1,10 +1,17 @@
-/// `HOMELAB_SERVER`: `http://HOST[:PORT][/PREFIX]`, the VPS UI's address as the agent posts to
-/// it (`PREFIX/api/events`). Only http: TLS belongs to the network (Tailscale) or a proxy.
+/// `http://HOST[:PORT][/PREFIX]`: where `HTTPClient` talks to — the VPS UI's address as the
+/// agent posts to it (`HOMELAB_SERVER`, `PREFIX/api/events`), a notify target. Only http: TLS
+/// belongs to the network (Tailscale) or a proxy.
 public struct ServerURL: Equatable, Sendable, CustomStringConvertible {
     public let host: String
     public let port: UInt16
     /// The path before `/api/events`, without a trailing slash ("" for none).
     public let prefix: String
+
+    public init(host: String, port: UInt16, prefix: String) {
+        self.host = host
+        self.port = port
+        self.prefix = prefix
+    }
 
     /// Nil with the reason when `text` is not such a URL.
     public static func parse(_ text: String) -> Result<ServerURL, ServerURLError> {
@@ -33,7 +40,7 @@ public struct ServerURL: Equatable, Sendable, CustomStringConvertible {
             guard let parsed = UInt16(authority[authority.index(after: colon)...]), parsed > 0 else { return .failure(ServerURLError("\"\(text)\": a bad port")) }
             port = parsed
         }
-        guard !host.isEmpty, !host.contains("@") else { return .failure(ServerURLError("\"\(text)\" names no host (credentials go in HOMELAB_AGENT_TOKEN)")) }
+        guard !host.isEmpty, !host.contains("@") else { return .failure(ServerURLError("\"\(text)\" names no host (credentials go in a token file)")) }
         return .success(ServerURL(host: String(host), port: port, prefix: prefix))
     }
 
@@ -47,5 +54,5 @@ public struct ServerURL: Equatable, Sendable, CustomStringConvertible {
 /// Why a server URL was refused, in a few words.
 public struct ServerURLError: Error, Sendable, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
