@@ -11,7 +11,7 @@ proposal reachable without scrolling sideways, approving from each layout, keybo
 the session across a reload, nodes, history, event filters, a heartbeat that ages, output live
 within 200 ms, no injected markup, recovery after the UI restarts and after the runtime root is
 made anew, and no console errors; then takes one `homelab demo` drift through the loop from the
-page. Screenshots of both layouts go into ARTEFACTS_FOLDER (default .build/browser). Prints
+page (approved, run, healed, verified) and another through a rejection and Propose now. Screenshots of both layouts go into ARTEFACTS_FOLDER (default .build/browser). Prints
 "browser: N passed, N failed"."""
 
 import json
@@ -111,7 +111,11 @@ def click_when_stable(driver, selector, timeout=5):
 
 
 def in_folder(state, action_id, timeout=5):
-    path = os.path.join(root, "actions", state, action_id + ".json")
+    in_folder_of(root, state, action_id, timeout)
+
+
+def in_folder_of(runtime_root, state, action_id, timeout=5):
+    path = os.path.join(runtime_root, "actions", state, action_id + ".json")
     wait(lambda: os.path.exists(path), timeout, "%s in actions/%s/" % (action_id, state))
 
 
@@ -453,6 +457,28 @@ try:
                 demo_log.seek(0)
                 return "is back to its desired state after " + action_id in demo_log.read()
             wait(healed, 5, "the simulated homelab to heal")
+            # The supervisor checks that the drift stayed gone: the page shows it verified.
+            wait(lambda: "verified" in text(desktop, "#history li[data-id='%s']" % action_id), 15, "the action verified on the page")
+
+            # Rejected: no new proposal until the operator asks, and the page says so; Propose
+            # now (POST /api/propose) brings the next attempt back to Needs you.
+            rejected_id = wait(lambda: q(desktop, "#pending button.reject"), 10, "another proposal")[0].get_attribute("data-id")
+            with open(os.path.join(demo_root, "actions", "pending", rejected_id + ".json")) as f:
+                resource = json.load(f)["resource"]
+            click_when_stable(desktop, "#pending button.reject[data-id='%s']" % rejected_id)
+            wait(lambda: q(desktop, "dialog#confirm[open]"), 2, "the confirmation")[0].find_element(By.ID, "confirm-yes").click()
+            in_folder_of(demo_root, "rejected", rejected_id)
+            item = "#drift li[data-resource='%s']" % resource
+            wait(lambda: "rejected" in text(desktop, item) and q(desktop, item + " button.propose"), 5, "the drift waiting for the operator")
+            click_when_stable(desktop, item + " button.propose")
+
+            def proposed_again():
+                for card in q(desktop, "#pending .card"):
+                    if card.get_attribute("data-id") != rejected_id and resource in card.text:
+                        return card.get_attribute("data-id")
+            again = wait(proposed_again, 10, "a new proposal for %s after Propose now" % resource)
+            with open(os.path.join(demo_root, "actions", "pending", again + ".json")) as f:
+                assert json.load(f)["attempt"] >= 2
             # The screenshots for the README: drift, proposals waiting and some history.
             wait(lambda: len(q(desktop, "#pending .card")) >= 2, 10, "two proposals waiting")
             time.sleep(1.2)
@@ -472,7 +498,7 @@ try:
             if demo.poll() is None:
                 demo.kill()
 
-    check("homelab demo: drift → proposal → approval in the page → executed → healed", the_demo_loop_in_the_browser)
+    check("homelab demo: drift → proposal → approval in the page → executed → healed → verified; reject, then Propose now", the_demo_loop_in_the_browser)
     print("     screenshots in " + artefacts)
 finally:
     for driver in (desktop, phone):
