@@ -43,7 +43,7 @@ let package = Package(
             dependencies: ["HomelabCore", "FSWatch", "Observer", "Supervisor", "Executor", "UI", "Demo", "Agent", "Notifier"]
         ),
         // What the test targets share: temporary folders, process checks, loopback clients.
-        .target(name: "TestSupport", dependencies: ["HomelabCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["HomelabCore", "FSWatch"], path: "Tests/TestSupport"),
         .testTarget(name: "FSWatchTests", dependencies: ["FSWatch", "TestSupport"]),
         .testTarget(name: "HomelabCoreTests", dependencies: ["HomelabCore", "FSWatch", "TestSupport"]),
         .testTarget(name: "ObserverTests", dependencies: ["Observer", "HomelabCore", "FSWatch", "TestSupport"]),

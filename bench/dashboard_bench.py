@@ -21,22 +21,14 @@ import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "Tests", "browser"))
+sys.path.insert(0, os.path.join(here, "..", "Tests"))
+from harness import wait  # noqa: E402
 from browser import DESKTOP, chromium, console_errors, free_port, start, wait_for_port  # noqa: E402
 
 binary, run = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 drops = int(sys.argv[3]) if len(sys.argv) > 3 else 200
 resources = int(sys.argv[4]) if len(sys.argv) > 4 else 500
 events = int(sys.argv[5]) if len(sys.argv) > 5 else 10000
-
-
-def wait(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise SystemExit("dashboard_bench: timed out after %.0f s waiting for %s" % (timeout, what))
 
 
 def stack(root):

@@ -4,6 +4,7 @@ import Glibc
 import FSWatch
 import Foundation
 import HomelabCore
+import TestSupport
 
 /// A small HTTP listener on 127.0.0.1, on the test's reactor, speaking `POST /api/events` as
 /// SPEC §11 documents it: a bearer token, a CloudEvents batch, one result per event
@@ -75,8 +76,8 @@ final class TestServer {
             return
         }
         buffers[token, default: []].append(contentsOf: chunk[0..<n])
-        while let request = takeRequest(token) {
-            let line = request.head.prefix { $0 != "\r" }.split(separator: " ")
+        while let request = TestHTTPRequest.take(from: &buffers[token, default: []]) {
+            let line = request.requestLine
             if line.count >= 2, let answered = actions.answer(String(line[0]), String(line[1]), body: request.body, token: token, fd: fd) {
                 if !answered { return drop(token) }
                 continue
@@ -93,25 +94,9 @@ final class TestServer {
         reactor.close(token)
     }
 
-    private func takeRequest(_ token: Reactor.Token) -> (head: String, body: [UInt8])? {
-        guard let buffer = buffers[token], let end = buffer.indices.first(where: { index in
-            index + 3 < buffer.count && buffer[index] == 13 && buffer[index + 1] == 10 && buffer[index + 2] == 13 && buffer[index + 3] == 10
-        }) else { return nil }
-        let head = String(decoding: buffer[0..<end], as: UTF8.self)
-        let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
-            .flatMap { Int($0.split(separator: ":")[1].trimmingWhitespace()) } ?? 0
-        guard buffer.count >= end + 4 + length else { return nil }
-        buffers[token] = Array(buffer[(end + 4 + length)...])
-        return (head, Array(buffer[(end + 4)..<(end + 4 + length)]))
-    }
-
     /// Answers; false when the connection is to be closed.
-    private func answer(_ raw: (head: String, body: [UInt8]), fd: Int32) -> Bool {
-        var headers: [String: String] = [:]
-        for line in raw.head.split(separator: "\r\n").dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingWhitespace()
-        }
+    private func answer(_ raw: TestHTTPRequest, fd: Int32) -> Bool {
+        let headers = raw.headers
         let events = (try? JSONParser.parse(raw.body))?.array?.compactMap(\.object) ?? []
         requests.append(Request(head: raw.head.components(separatedBy: "\r\n")[0], headers: headers, events: events))
         let reply = script.isEmpty ? (unavailable ? .status(503, #"{"error":"busy"}"#) : .results) : script.removeFirst()

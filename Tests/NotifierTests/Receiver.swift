@@ -3,6 +3,7 @@ import Glibc
 #endif
 import FSWatch
 import HomelabCore
+import TestSupport
 
 /// A notification receiver on 127.0.0.1, on the test's reactor, speaking the three targets'
 /// APIs as they document them: a webhook (`POST /hook`, its HMAC checked), ntfy's JSON publish
@@ -76,8 +77,8 @@ final class Receiver {
             return
         }
         buffers[token, default: []].append(contentsOf: chunk[0..<n])
-        while let (head, body) = takeRequest(token) {
-            let status = answer(head, body)
+        while let request = TestHTTPRequest.take(from: &buffers[token, default: []]) {
+            let status = answer(request)
             let reply = "HTTP/1.1 \(status) X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
             if delay > .zero {
                 reactor.timer(after: delay) { [unowned self] in
@@ -94,26 +95,9 @@ final class Receiver {
         reactor.close(token)
     }
 
-    private func takeRequest(_ token: Reactor.Token) -> (head: String, body: [UInt8])? {
-        guard let buffer = buffers[token], let end = buffer.indices.first(where: { index in
-            index + 3 < buffer.count && buffer[index] == 13 && buffer[index + 1] == 10 && buffer[index + 2] == 13 && buffer[index + 3] == 10
-        }) else { return nil }
-        let head = String(decoding: buffer[0..<end], as: UTF8.self)
-        let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
-            .flatMap { Int($0.split(separator: ":")[1].trimmingWhitespace()) } ?? 0
-        guard buffer.count >= end + 4 + length else { return nil }
-        buffers[token] = Array(buffer[(end + 4 + length)...])
-        return (head, Array(buffer[(end + 4)..<(end + 4 + length)]))
-    }
-
     /// The status for one request, recording it when it is one the API takes.
-    private func answer(_ head: String, _ body: [UInt8]) -> Int {
-        var headers: [String: String] = [:]
-        for line in head.split(separator: "\r\n").dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingWhitespace()
-        }
-        let requestLine = head.prefix { $0 != "\r" }.split(separator: " ")
+    private func answer(_ request: TestHTTPRequest) -> Int {
+        let (head, body, headers, requestLine) = (request.head, request.body, request.headers, request.requestLine)
         guard requestLine.count >= 2, requestLine[0] == "POST", let json = (try? JSONParser.parse(body))?.object else {
             refused.append(String(head.prefix(80)))
             return 400
