@@ -76,6 +76,35 @@ final class EventLog {
         return String(repeating: "0", count: max(0, 12 - digits.count)) + digits + ".jsonl"
     }
 
+    // MARK: Retention
+
+    /// The first seq the log still holds (retention removes whole segments from its start).
+    var firstSeq: Int { EventLogFiles.segments(in: folder).first?.firstSeq ?? lastSeq + 1 }
+
+    /// Removes the segments that are all of: on a day before `beforeDay`, wholly at or below
+    /// `coveredSeq` (a snapshot holds their fold), and wholly below `keepFromSeq` (what the
+    /// de-duplication window reads back). The segment being appended to always stays. Empty
+    /// day folders go too. Returns the segments removed.
+    func removeSegments(beforeDay: String, coveredSeq: Int, keepFromSeq: Int) throws(SystemError) -> [Segment] {
+        let all = EventLogFiles.segments(in: folder)
+        var removed: [Segment] = []
+        for (index, segment) in all.enumerated().dropLast() {
+            let lastSeq = all[index + 1].firstSeq - 1
+            guard segment.day < beforeDay, lastSeq <= coveredSeq, lastSeq < keepFromSeq, segment.path != current?.path else { break }
+            if unlink(segment.path) != 0 && Errno.current != .noSuchFile { throw SystemError("unlink", Errno.current, subject: segment.path) }
+            removed.append(segment)
+        }
+        guard !removed.isEmpty else { return [] }
+        var touched: Set<String> = []
+        for segment in removed where touched.insert(segment.day).inserted {
+            let dayFolder = folder + "/" + segment.day
+            try AtomicFile.syncFolder(dayFolder)
+            rmdir(dayFolder)  // only when empty
+        }
+        try AtomicFile.syncFolder(folder)
+        return removed
+    }
+
     // MARK: Reading
 
     /// Calls `body` with every event after `seq`, in order. A seq out of order means the log

@@ -19,6 +19,10 @@ final class World {
     private var dirty: Set<Subject> = []
     /// Events of types the world does not know: logged and counted, nothing else.
     private(set) var ignoredEvents = 0
+    /// Nodes whose `lastSeen` came from a heartbeat thinned out of the log: the `lastSeen` the
+    /// fold of the log gives them (what a snapshot records). Cleared by any logged event that
+    /// touches the node.
+    private(set) var loggedLastSeen: [Subject: String] = [:]
 
     var resourceCount: Int { kinds.values.reduce(0) { $0 + $1.count } }
 
@@ -35,6 +39,67 @@ final class World {
     func restoreIndex(seq: Int, generatedAt: String?) {
         self.seq = seq
         self.generatedAt = generatedAt
+    }
+
+    /// The `lastSeen` of thinned heartbeats, as the checkpoint remembers it (`loggedLastSeen`).
+    func restoreLoggedLastSeen(_ logged: [String: String]) {
+        for (text, time) in logged {
+            if case .success(let subject) = Subject.parse(text), resource(subject) != nil { loggedLastSeen[subject] = time }
+        }
+    }
+
+    /// The checkpoint's form of `loggedLastSeen`.
+    var loggedLastSeenByName: [String: String] {
+        Dictionary(uniqueKeysWithValues: loggedLastSeen.map { ($0.key.description, $0.value) })
+    }
+
+    // MARK: Snapshots
+
+    /// The world as the fold of the log alone: thinned heartbeats' `lastSeen` left out.
+    var snapshot: WorldSnapshot {
+        var resources: [(subject: Subject, resource: Resource)] = []
+        resources.reserveCapacity(resourceCount)
+        for (kind, byName) in kinds {
+            for (name, resource) in byName {
+                let subject = Subject(kind: kind, name: name)
+                var folded = resource
+                if let logged = loggedLastSeen[subject] { folded.lastSeen = logged }
+                resources.append((subject, folded))
+            }
+        }
+        resources.sort { $0.subject.kind != $1.subject.kind ? $0.subject.kind < $1.subject.kind : $0.subject.name < $1.subject.name }
+        return WorldSnapshot(seq: seq, generatedAt: generatedAt, ignoredEvents: ignoredEvents, resources: resources)
+    }
+
+    /// A world that is the fold of the log up to the snapshot's seq.
+    convenience init(_ snapshot: WorldSnapshot) {
+        self.init()
+        for (subject, resource) in snapshot.resources { load(subject, resource) }
+        seq = snapshot.seq
+        generatedAt = snapshot.generatedAt
+        ignoredEvents = snapshot.ignoredEvents
+    }
+
+    // MARK: Thinned heartbeats
+
+    /// A heartbeat that is not logged (docs/observer.md, "Heartbeats"): the node's `lastSeen`
+    /// moves, nothing else — not `seq`, not the index. False if the node is not in the world
+    /// (then the heartbeat must be logged: it creates the node).
+    func applyThinnedHeartbeat(_ subject: Subject, time: String) -> Bool {
+        guard var node = resource(subject) else { return false }
+        let folded = loggedLastSeen[subject] ?? node.lastSeen
+        node.lastSeen = time
+        put(subject, node)
+        if loggedLastSeen.updateValue(folded, forKey: subject) == nil { loggedLastSeenGrew = true }
+        return true
+    }
+
+    private var loggedLastSeenGrew = false
+
+    /// Whether a node joined `loggedLastSeen` since the last call.
+    func takeLoggedLastSeenGrew() -> Bool {
+        defer { loggedLastSeenGrew = false }
+        return loggedLastSeenGrew
     }
 
     // MARK: The fold
@@ -105,9 +170,11 @@ final class World {
     private func put(_ subject: Subject, _ resource: Resource) {
         kinds[subject.kind, default: [:]][subject.name] = resource
         dirty.insert(subject)
+        if !loggedLastSeen.isEmpty { loggedLastSeen[subject] = nil }  // the log speaks for it again
     }
 
     private func remove(_ key: Subject) {
+        if !loggedLastSeen.isEmpty { loggedLastSeen[key] = nil }
         guard kinds[key.kind]?.removeValue(forKey: key.name) != nil else { return }
         if kinds[key.kind]?.isEmpty == true { kinds[key.kind] = nil }
         dirty.insert(key)
