@@ -54,6 +54,8 @@ public final class ObserverService: Service {
     /// `heartbeatInterval` only moves `lastSeen`.
     private var heartbeatLogged: [Subject: Int64] = [:]
     static let heartbeatInterval: Int64 = 60
+    /// The de-duplication window's event count (SPEC §4.1); smaller in tests of retention.
+    var windowMinKeys = SeenEvents.minKeys
     /// Set while ingest is paused for want of disk space.
     var paused: IngestPause?
     var lastSpaceCheck: MonotonicTime?
@@ -110,6 +112,7 @@ public final class ObserverService: Service {
             try DropFolder(path: root.posted, provenance: .producer, holdsBatches: true),
         ]
         sweeper = try ProcessedSweeper(processedFolders: folders.map(\.processed))
+        try sweeper?.start()
         sweepTimer = reactor.timer { [unowned self] in
             // Rearmed here rather than on every batch: a burst costs no timer syscalls.
             if let lastBusy, MonotonicTime.now() - lastBusy < Self.sweepDelay {
@@ -120,7 +123,7 @@ public final class ObserverService: Service {
         }
         sweepTimer?.schedule(after: Self.sweepDelay)  // what a crash left there: logged, so swept
         let loading = MonotonicTime.now()
-        seen = try SeenEvents.load(from: root.events, lastSeq: log.lastSeq, today: SeenEvents.day(of: .now()))
+        seen = try SeenEvents.load(from: root.events, lastSeq: log.lastSeq, today: SeenEvents.day(of: .now()), minKeys: windowMinKeys)
         Memory.returnFreedPages()  // the smaller rings the window grew out of
         logger.info("de-duplication window: \(seen.count) event keys from the log in \(String(format2: (MonotonicTime.now() - loading).milliseconds)) ms")
         removeSnapshotTemporaries()  // a snapshot write cut short
@@ -145,6 +148,8 @@ public final class ObserverService: Service {
     public func shutdown() {
         settleTimer?.cancel()
         sweepTimer?.cancel()
+        spaceTimer?.cancel()
+        for watch in watches { watch.close() }
         sweeper?.stop()
         sweeper = nil
         for folder in folders { folder.close() }

@@ -34,6 +34,10 @@ final class ProcessedSweeper: Sendable {
         (waitFD, wakeFD) = (ends[0], ends[1])
         for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         _ = fcntl(wakeFD, F_SETFL, O_NONBLOCK)  // the loop never blocks on it
+    }
+
+    /// Starts the helper thread, which holds the sweeper until `stop`.
+    func start() throws(SystemError) {
         let context = Unmanaged.passRetained(self).toOpaque()
         var handle = pthread_t()
         let result = pthread_create(&handle, nil, { context in
