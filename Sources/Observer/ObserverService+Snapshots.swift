@@ -30,16 +30,21 @@ extension ObserverService {
         }
         world = base.map(World.init) ?? World()
         if let base { lastSnapshot = (base.seq, String((base.generatedAt ?? "").prefix(10))) }
-        logger.info("rebuilding world/ (\(reason)) from \(base.map { "the snapshot at seq \($0.seq)" } ?? "the start of the log")")
+        logger.info("rebuilding world/ from \(base.map { "the snapshot at seq \($0.seq) and the log after it" } ?? "the log") (\(reason))")
         let replayed = try replay(after: world.seq, label: "rebuild")
         if noteFailures(store.replaceAll(with: world)) { try writeCheckpoint() }
         let seconds = (MonotonicTime.now() - started).milliseconds / 1000
-        logger.info("rebuilt world/ from \(base == nil ? "" : "a snapshot and ")\(replayed) events in \(String(format2: seconds)) s: \(world.resourceCount) resources")
+        logger.info("rebuilt world/ from \(base.map { "the snapshot at seq \($0.seq) and " } ?? "")\(replayed) events in \(String(format2: seconds)) s: \(world.resourceCount) resources")
     }
 
-    /// The newest snapshot on disk, if none has been seen yet: when the next one is due.
+    /// The newest snapshot on disk, if none has been seen yet: when the next one is due. With
+    /// none, the log's first day stands for it: the first snapshot comes once a day has ended.
     func noteSnapshotsOnDisk() {
-        guard lastSnapshot == nil, let (seq, path) = WorldSnapshot.list(in: root.snapshots).first else { return }
+        guard lastSnapshot == nil else { return }
+        guard let (seq, path) = WorldSnapshot.list(in: root.snapshots).first else {
+            lastSnapshot = (0, EventLogFiles.segments(in: root.events).first?.day ?? Timestamp.now().day)
+            return
+        }
         // Only the header is needed: its generatedAt says the day.
         let header = FileContents.read(path).flatMap { bytes in bytes.firstIndex(of: 0x0A).flatMap { try? JSONParser.parse(Array(bytes[..<$0])) } }
         lastSnapshot = (seq, String((header?["generatedAt"]?.string ?? "").prefix(10)))
