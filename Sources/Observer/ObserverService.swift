@@ -188,8 +188,14 @@ public final class ObserverService: Service {
         let total = log.lastSeq - seq
         guard total > 0 else { return 0 }
         var done = 0
-        try log.forEachEvent(after: seq) { event in
-            world.apply(event)
+        try log.forEachLine(after: seq) { line, lineSeq in
+            // The fast path for lines as the observer writes them; anything else is parsed whole.
+            if let fields = LogLineFields.scan(line), fields.seq == lineSeq, world.applyFields(fields, in: line) {
+            } else if let event = LoggedEvent(line: line) {
+                world.apply(event)
+            } else {
+                throw LogError(.notAnEvent, "\(log.folder): a line that is not a log event at seq \(lineSeq)")
+            }
             done += 1
             if done % 100_000 == 0 { logger.info("\(label): \(done)/\(total) events (\(done * 100 / total)%)") }
         }

@@ -149,6 +149,50 @@ final class World {
         }
     }
 
+    /// The fold of a line read by `LogLineFields` (a rebuild's fast path), for the types that
+    /// need no more than its fields and `data`'s bytes; false for the others (snapshots,
+    /// actions), which the caller folds from the parsed line. The same result as `apply`.
+    func applyFields(_ fields: LogLineFields, in line: UnsafeBufferPointer<UInt8>) -> Bool {
+        func string(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self) }
+        guard let typeRange = fields.type, let timeRange = fields.time, let sourceRange = fields.source, let receivedRange = fields.receivedAt
+        else { return false }
+        let type = UnsafeBufferPointer(rebasing: line[typeRange])
+        let kind: Int
+        if type.elementsEqual(Self.observedType) { kind = 0 } else if type.elementsEqual(Self.removedType) { kind = 1 }
+        else if type.elementsEqual(Self.heartbeatType) { kind = 2 }
+        else if type.elementsEqual(Self.snapshotType) || type.starts(with: Self.actionPrefix) { return false }
+        else { kind = 3 }
+        let subject = fields.subject.flatMap { try? Subject.parse(string($0)).get() }
+        switch kind {
+        case 0:
+            if let subject, let data = fields.data {
+                put(subject, Resource(observed: Array(line[data]), lastSeen: string(timeRange), source: string(sourceRange), seq: fields.seq))
+            }
+        case 1:
+            if let subject { remove(subject) }
+        case 2:
+            if let subject {
+                if var node = resource(subject) {
+                    node.lastSeen = string(timeRange)
+                    put(subject, node)
+                } else {
+                    put(subject, Resource(observed: Array("{}".utf8), lastSeen: string(timeRange), source: string(sourceRange), seq: fields.seq))
+                }
+            }
+        default:
+            ignoredEvents += 1
+        }
+        seq = fields.seq
+        generatedAt = string(receivedRange)
+        return true
+    }
+
+    private static let observedType = Array("resource.observed".utf8)
+    private static let removedType = Array("resource.removed".utf8)
+    private static let heartbeatType = Array("node.heartbeat".utf8)
+    private static let snapshotType = Array("resource.snapshot".utf8)
+    private static let actionPrefix = Array("action.".utf8)
+
     /// `world/action/ID.json`: the latest step's data as `observed` (with `state`), and the
     /// whole lifecycle, each step with its actor and time — the audit trail.
     private func applyAction(_ event: LoggedEvent, _ subject: Subject) {
