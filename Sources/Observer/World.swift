@@ -153,7 +153,6 @@ final class World {
     /// need no more than its fields and `data`'s bytes; false for the others (snapshots,
     /// actions), which the caller folds from the parsed line. The same result as `apply`.
     func applyFields(_ fields: LogLineFields, in line: UnsafeBufferPointer<UInt8>) -> Bool {
-        func string(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self) }
         guard let typeRange = fields.type, let timeRange = fields.time, let sourceRange = fields.source, let receivedRange = fields.receivedAt
         else { return false }
         let type = UnsafeBufferPointer(rebasing: line[typeRange])
@@ -162,30 +161,37 @@ final class World {
         else if type.elementsEqual(Self.heartbeatType) { kind = 2 }
         else if type.elementsEqual(Self.snapshotType) || type.starts(with: Self.actionPrefix) { return false }
         else { kind = 3 }
-        let subject = fields.subject.flatMap { try? Subject.parse(string($0)).get() }
+        let subject = fields.subject.flatMap { replayCache.subject(UnsafeBufferPointer(rebasing: line[$0])) }
         switch kind {
         case 0:
             if let subject, let data = fields.data {
-                put(subject, Resource(observed: Array(line[data]), lastSeen: string(timeRange), source: string(sourceRange), seq: fields.seq))
+                put(subject, Resource(observed: Array(line[data]), lastSeen: replayCache.time(UnsafeBufferPointer(rebasing: line[timeRange])),
+                                      source: replayCache.source(UnsafeBufferPointer(rebasing: line[sourceRange])), seq: fields.seq))
             }
         case 1:
             if let subject { remove(subject) }
         case 2:
             if let subject {
+                let time = replayCache.time(UnsafeBufferPointer(rebasing: line[timeRange]))
                 if var node = resource(subject) {
-                    node.lastSeen = string(timeRange)
+                    node.lastSeen = time
                     put(subject, node)
                 } else {
-                    put(subject, Resource(observed: Array("{}".utf8), lastSeen: string(timeRange), source: string(sourceRange), seq: fields.seq))
+                    put(subject, Resource(observed: Array("{}".utf8), lastSeen: time,
+                                          source: replayCache.source(UnsafeBufferPointer(rebasing: line[sourceRange])), seq: fields.seq))
                 }
             }
         default:
             ignoredEvents += 1
         }
         seq = fields.seq
-        generatedAt = string(receivedRange)
+        generatedAt = replayCache.received(UnsafeBufferPointer(rebasing: line[receivedRange]))
         return true
     }
+
+    /// What a rebuild meets again and again — the same subjects, a batch's one receipt time, a
+    /// producer's source — made into Strings and Subjects once.
+    private var replayCache = ReplayCache()
 
     private static let observedType = Array("resource.observed".utf8)
     private static let removedType = Array("resource.removed".utf8)
@@ -229,5 +235,34 @@ final class World {
     /// `world/index.json` as the world now is.
     var index: WorldIndex {
         WorldIndex(seq: seq, generatedAt: generatedAt, byKind: kinds.map { (kind: $0.key, count: $0.value.count) })
+    }
+}
+
+/// Strings and subjects of a replay, kept by their bytes (`World.applyFields`).
+struct ReplayCache {
+    private var subjects: [Int: (bytes: [UInt8], subject: Subject?)] = [:]
+    private var lastTime: (bytes: [UInt8], string: String) = ([], "")
+    private var lastReceived: (bytes: [UInt8], string: String) = ([], "")
+    private var lastSource: (bytes: [UInt8], string: String) = ([], "")
+
+    /// The subject these bytes name, or nil when they are not KIND/NAME.
+    mutating func subject(_ bytes: UnsafeBufferPointer<UInt8>) -> Subject? {
+        var hasher = Hasher()
+        hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
+        let key = hasher.finalize()
+        if let cached = subjects[key], bytes.elementsEqual(cached.bytes) { return cached.subject }
+        let subject = try? Subject.parse(String(decoding: bytes, as: UTF8.self)).get()
+        if subjects.count < 1 << 16 { subjects[key] = (Array(bytes), subject) }
+        return subject
+    }
+
+    mutating func time(_ bytes: UnsafeBufferPointer<UInt8>) -> String { Self.string(bytes, &lastTime) }
+    mutating func received(_ bytes: UnsafeBufferPointer<UInt8>) -> String { Self.string(bytes, &lastReceived) }
+    mutating func source(_ bytes: UnsafeBufferPointer<UInt8>) -> String { Self.string(bytes, &lastSource) }
+
+    private static func string(_ bytes: UnsafeBufferPointer<UInt8>, _ last: inout (bytes: [UInt8], string: String)) -> String {
+        if bytes.elementsEqual(last.bytes) { return last.string }
+        last = (Array(bytes), String(decoding: bytes, as: UTF8.self))
+        return last.string
     }
 }
