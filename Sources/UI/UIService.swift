@@ -227,7 +227,7 @@ public final class UIService: Service {
         let after = Int(request.query["after"] ?? "0") ?? -1
         let limit = Int(request.query["limit"] ?? "100") ?? -1
         guard after >= 0, (1...1000).contains(limit) else { return .text(400, "after must be a seq ≥ 0 and limit 1…1000") }
-        if let oldest = eventIndex.oldestSeq, after + 1 < oldest {
+        if let oldest = eventIndex.oldestSeq, after < oldest - 1 {
             // Retention removed what was asked for: the client must reload the world (docs/ui.md).
             return .json(JSONWriter.encode(.object(["error": .string("resync"), "oldestSeq": .int(oldest)])), status: 410)
         }

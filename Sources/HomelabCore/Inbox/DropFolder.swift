@@ -33,12 +33,13 @@ public final class DropFolder {
         self.provenance = provenance
         self.holdsBatches = holdsBatches
         descriptor = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
-        if mkdirat(fd, Self.processedName, 0o755) != 0 && Errno.current != .fileExists {
-            let error = SystemError("mkdir", Errno.current, subject: processed)
-            close()
-            throw error
-        }
+        // A folder the service may read but not add to (a root whose owners were set by hand)
+        // has no `.done/`: its taken files are unlinked, as before.
+        hasProcessedFolder = mkdirat(fd, Self.processedName, 0o755) == 0 || Errno.current == .fileExists
     }
+
+    /// Whether `.done/` could be made: otherwise `retire` unlinks.
+    public private(set) var hasProcessedFolder = false
 
     deinit { close() }
 
@@ -107,6 +108,7 @@ public final class DropFolder {
     /// The corresponding C function is `renameat`.
     @discardableResult
     public func retire(_ name: String) -> Bool {
+        guard hasProcessedFolder else { return remove(name) }
         if renameat(fd, name, fd, Self.processedName + "/" + name) == 0 { return true }
         guard Errno.current == .noSuchFile, mkdirat(fd, Self.processedName, 0o755) == 0 || Errno.current == .fileExists else {
             return remove(name)
