@@ -22,6 +22,12 @@ public struct Configuration: Sendable {
     public var uiAddress: String
     public var heartbeatSeconds: Int
     public var logLevel: LogLevel
+    /// `HOMELAB_RETENTION_DAYS`: log segments older than this (and covered by a snapshot) are removed.
+    public var retentionDays: Int
+    /// `HOMELAB_MIN_FREE_MB`: below this much free space on the root's file system, ingest pauses.
+    public var minFreeMB: Int
+    /// `HOMELAB_SNAPSHOT_EVENTS`: the observer snapshots the world every this many events (and daily).
+    public var snapshotEvents: Int
 
     public init(environment: [String: String]) throws(ConfigurationError) {
         func value(_ name: String) -> String? {
@@ -42,6 +48,16 @@ public struct Configuration: Sendable {
             throw ConfigurationError(variable: "HOMELAB_LOG_LEVEL", reason: "\"\(level)\" is not one of debug, info, warning, error")
         }
         logLevel = parsed
+        func number(_ name: String, default fallback: Int, _ range: ClosedRange<Int>, _ what: String) throws(ConfigurationError) -> Int {
+            let text = value(name) ?? String(fallback)
+            guard let number = Int(text), range.contains(number) else {
+                throw ConfigurationError(variable: name, reason: "\"\(text)\" is not \(what) between \(range.lowerBound) and \(range.upperBound)")
+            }
+            return number
+        }
+        retentionDays = try number("HOMELAB_RETENTION_DAYS", default: 90, 1...36_500, "a whole number of days")
+        minFreeMB = try number("HOMELAB_MIN_FREE_MB", default: 512, 0...1_048_576, "a whole number of megabytes")
+        snapshotEvents = try number("HOMELAB_SNAPSHOT_EVENTS", default: 100_000, 1...100_000_000, "a whole number of events")
     }
 
     /// The process environment as a dictionary.

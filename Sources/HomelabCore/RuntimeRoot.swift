@@ -70,6 +70,8 @@ public struct RuntimeRoot: Sendable {
 
     public var state: String { path + "/state" }
     public var observerCheckpoint: String { state + "/observer_checkpoint.json" }
+    /// `state/snapshots/SEQ.jsonl`: the world as the fold of the log up to SEQ (the observer's).
+    public var snapshots: String { state + "/snapshots" }
     public var driftReport: String { state + "/drift.json" }
     public var actions: String { path + "/actions" }
     public var logs: String { path + "/logs" }

@@ -76,6 +76,35 @@ final class EventLog {
         return String(repeating: "0", count: max(0, 12 - digits.count)) + digits + ".jsonl"
     }
 
+    // MARK: Retention
+
+    /// The first seq the log still holds (retention removes whole segments from its start).
+    var firstSeq: Int { EventLogFiles.segments(in: folder).first?.firstSeq ?? lastSeq + 1 }
+
+    /// Removes the segments that are all of: on a day before `beforeDay`, wholly at or below
+    /// `coveredSeq` (a snapshot holds their fold), and wholly below `keepFromSeq` (what the
+    /// de-duplication window reads back). The segment being appended to always stays. Empty
+    /// day folders go too. Returns the segments removed.
+    func removeSegments(beforeDay: String, coveredSeq: Int, keepFromSeq: Int) throws(SystemError) -> [Segment] {
+        let all = EventLogFiles.segments(in: folder)
+        var removed: [Segment] = []
+        for (index, segment) in all.enumerated().dropLast() {
+            let lastSeq = all[index + 1].firstSeq - 1
+            guard segment.day < beforeDay, lastSeq <= coveredSeq, lastSeq < keepFromSeq, segment.path != current?.path else { break }
+            if unlink(segment.path) != 0 && Errno.current != .noSuchFile { throw SystemError("unlink", Errno.current, subject: segment.path) }
+            removed.append(segment)
+        }
+        guard !removed.isEmpty else { return [] }
+        var touched: Set<String> = []
+        for segment in removed where touched.insert(segment.day).inserted {
+            let dayFolder = folder + "/" + segment.day
+            try AtomicFile.syncFolder(dayFolder)
+            rmdir(dayFolder)  // only when empty
+        }
+        try AtomicFile.syncFolder(folder)
+        return removed
+    }
+
     // MARK: Reading
 
     /// Calls `body` with every event after `seq`, in order. A seq out of order means the log
@@ -97,6 +126,48 @@ final class EventLog {
                 }
                 body(event)
                 expected += 1
+            }
+        }
+    }
+
+    /// A rebuild's reader: every line after `seq`, in order, as bytes, read a megabyte at a
+    /// time straight from the segments (no event is built unless the caller parses one).
+    /// Seqs are checked as `forEachEvent` checks them.
+    func forEachLine(after seq: Int, _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
+        let all = EventLogFiles.segments(in: folder)
+        let start = all.lastIndex { $0.firstSeq - 1 <= seq } ?? 0
+        var expected = seq + 1
+        for segment in all[start...] {
+            try FileDescriptor.open(segment.path, O_RDONLY).closeAfter { file in
+                var buffer = [UInt8](repeating: 0, count: 1 << 20)
+                var kept = 0, offset = 0
+                while true {
+                    if kept == buffer.count { buffer += [UInt8](repeating: 0, count: buffer.count) }
+                    let n = try systemCall("pread", segment.path) {
+                        buffer.withUnsafeMutableBytes { pread(file.rawValue, $0.baseAddress! + kept, $0.count - kept, off_t(offset)) }
+                    }
+                    if n == 0 { return }
+                    offset += n
+                    let end = kept + n
+                    var lineStart = 0
+                    try buffer.withUnsafeBufferPointer { bytes in
+                        while let newline = bytes[lineStart..<end].firstIndex(of: 0x0A) {
+                            let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<newline])
+                            lineStart = newline + 1
+                            guard let lineSeq = LogLineFields.seqOf(line) ?? LoggedEvent(line: line)?.seq else {
+                                throw LogError(.notAnEvent, "\(segment.path): a line that is not a log event near seq \(expected)")
+                            }
+                            if lineSeq < expected && lineSeq <= seq { continue }  // before the start, in the first segment
+                            guard lineSeq == expected else {
+                                throw LogError(.seqOutOfOrder, "\(segment.path): seq \(lineSeq) where \(expected) was expected")
+                            }
+                            try body(line, lineSeq)
+                            expected += 1
+                        }
+                    }
+                    kept = end - lineStart
+                    if kept > 0 && lineStart > 0 { buffer.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: $0.baseAddress! + lineStart, count: kept) } }
+                }
             }
         }
     }

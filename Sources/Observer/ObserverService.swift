@@ -23,25 +23,48 @@ import HomelabCore
 /// It also leaves the world somewhere between the checkpoint and the log:
 /// start-up replays the log after the checkpoint (the fold is idempotent on a suffix). A torn
 /// line from a kill inside `write` is cut off by `EventLog` before anything else happens;
-/// its files are still in the inbox. After a reboot, or with no checkpoint, the whole world
-/// is rebuilt from the log.
+/// its files are still in the inbox. After a reboot, or with no checkpoint, the world is rebuilt
+/// from the newest snapshot and the log after it (`ObserverService+Snapshots.swift`).
+///
+/// Files taken are renamed into their folder's `.done/` after the `fdatasync` and swept while
+/// idle (`ProcessedSweeper`); heartbeats are thinned to one logged per node per minute
+/// (`World.applyThinnedHeartbeat`); ingest pauses below `HOMELAB_MIN_FREE_MB` of free space
+/// (`ObserverService+DiskGuard.swift`).
 public final class ObserverService: Service {
     public static let service = "observer"
     static let maxBatch = 4096
 
-    private let root: RuntimeRoot
-    private let logger: Logger
-    private var log: EventLog!
-    private var world = World()
+    let root: RuntimeRoot
+    let logger: Logger
+    var log: EventLog!
+    var world = World()
     /// The (source, id) of every event in the de-duplication window.
-    private var seen = SeenEvents()
-    private var store: WorldStore
+    var seen = SeenEvents()
+    var store: WorldStore
     private let rejected: RejectedFolder
-    private var reactor: Reactor!
+    var reactor: Reactor!
+    let retentionDays: Int
+    let snapshotEvents: Int
+    let minFreeMB: Int
+    /// The newest snapshot written or read: its seq and the UTC day of its last event.
+    var lastSnapshot: (seq: Int, day: String)?
+    /// The seq the checkpoint on disk says.
+    var checkpointSeq = 0
+    /// When each node's last heartbeat was logged (seconds since the epoch): another within
+    /// `heartbeatInterval` only moves `lastSeen`.
+    private var heartbeatLogged: [Subject: Int64] = [:]
+    static let heartbeatInterval: Int64 = 60
+    /// The de-duplication window's event count (SPEC §4.1); smaller in tests of retention.
+    var windowMinKeys = SeenEvents.minKeys
+    /// Set while ingest is paused for want of disk space.
+    var paused: IngestPause?
+    var lastSpaceCheck: MonotonicTime?
+    var spaceTimer: LoopTimer?
+    var publishStatus: () -> Void = {}
     private var watches: [DirectoryWatch] = []
     /// `inbox/` and `audit/`, open for the service's life.
     private var folders: [DropFolder] = []
-    private var queue: [String] = []
+    var queue: [String] = []
     private var queued: Set<String> = []
     private var batchScheduled = false
     /// Files that did not parse but were still changing: looked at again once quiet.
@@ -50,12 +73,17 @@ public final class ObserverService: Service {
     /// How long a file must be left alone before a parse failure counts: one that is still
     /// being written under its final name (seen by the start-up scan) is not JSON yet.
     static let settleTime = Duration.seconds(1)
-    private var status = ObserverStatus()
+    var status = ObserverStatus()
+    /// Empties the folders' `.done/` while the loop is idle (`sweepDelay` after the last batch).
+    private var sweeper: ProcessedSweeper?
+    private var sweepTimer: LoopTimer?
+    static let sweepDelay = Duration.seconds(1)
+    private var lastBusy: MonotonicTime?
     /// Resources whose file could not be written: retried with every batch, and until they
     /// are written the checkpoint stays where it was, so a restart folds them again.
-    private var unwritten: Set<Subject> = []
+    var unwritten: Set<Subject> = []
     private var indexFailing = false
-    public private(set) var failure: Error?
+    public internal(set) var failure: Error?
     /// The log has one writer.
     public var runsAlone: Bool { true }
 
@@ -64,7 +92,12 @@ public final class ObserverService: Service {
         self.logger = logger
         store = WorldStore(root: configuration.root)
         rejected = RejectedFolder(path: configuration.root.rejected)
+        retentionDays = configuration.retentionDays
+        snapshotEvents = configuration.snapshotEvents
+        minFreeMB = configuration.minFreeMB
     }
+
+    public func onStatusChange(_ publish: @escaping () -> Void) { publishStatus = publish }
 
     /// Recovers the log, the inbox and the world, then watches the inbox.
     public func start(on reactor: Reactor) throws {
@@ -78,11 +111,29 @@ public final class ObserverService: Service {
             try DropFolder(path: root.audit, provenance: .service),
             try DropFolder(path: root.posted, provenance: .producer, holdsBatches: true),
         ]
+        sweeper = try ProcessedSweeper(processedFolders: folders.map(\.processed))
+        try sweeper?.start()
+        sweepTimer = reactor.timer { [unowned self] in
+            // Rearmed here rather than on every batch: a burst costs no timer syscalls.
+            if let lastBusy, MonotonicTime.now() - lastBusy < Self.sweepDelay {
+                sweepTimer?.schedule(at: lastBusy + Self.sweepDelay)
+            } else {
+                sweeper?.wake()
+            }
+        }
+        sweepTimer?.schedule(after: Self.sweepDelay)  // what a crash left there: logged, so swept
         let loading = MonotonicTime.now()
-        seen = try SeenEvents.load(from: root.events, lastSeq: log.lastSeq, today: SeenEvents.day(of: .now()))
+        seen = try SeenEvents.load(from: root.events, lastSeq: log.lastSeq, today: SeenEvents.day(of: .now()), minKeys: windowMinKeys)
         Memory.returnFreedPages()  // the smaller rings the window grew out of
         logger.info("de-duplication window: \(seen.count) event keys from the log in \(String(format2: (MonotonicTime.now() - loading).milliseconds)) ms")
+        removeSnapshotTemporaries()  // a snapshot write cut short
         try recoverWorld()
+        noteSnapshotsOnDisk()
+        status.snapshotSeq = lastSnapshot?.seq
+        applyRetention()
+        if let free = Self.freeBytes(root.path) {
+            status.ingest = ["paused": .bool(false), "freeMB": .int(free >> 20), "minFreeMB": .int(minFreeMB)]
+        }
         watches = try folders.map { folder throws(SystemError) in
             try DirectoryWatch(reactor: reactor, root: folder.path, options: .arrivalsOnly) { [unowned self] events in self.enqueue(events) }
         }
@@ -96,6 +147,11 @@ public final class ObserverService: Service {
     /// Called once the loop has ended: the batch in hand is complete by then.
     public func shutdown() {
         settleTimer?.cancel()
+        sweepTimer?.cancel()
+        spaceTimer?.cancel()
+        for watch in watches { watch.close() }
+        sweeper?.stop()
+        sweeper = nil
         for folder in folders { folder.close() }
         logger.info("stopped: \(status.counters.accepted) accepted, \(status.counters.rejected) rejected in \(status.counters.batches) batches")
     }
@@ -110,8 +166,12 @@ public final class ObserverService: Service {
                 reason = "checkpoint from an earlier boot"
             } else if checkpoint.seq > log.lastSeq {
                 reason = "checkpoint at seq \(checkpoint.seq) is past the log's end (\(log.lastSeq))"
+            } else if checkpoint.seq + 1 < log.firstSeq {
+                reason = "checkpoint at seq \(checkpoint.seq) is before the log's start (\(log.firstSeq))"
             } else if let index = WorldIndex.read(root.worldIndex), store.load(into: world) != nil {
                 world.restoreIndex(seq: index.seq, generatedAt: index.generatedAt)
+                world.restoreLoggedLastSeen(checkpoint.loggedLastSeen)
+                checkpointSeq = checkpoint.seq
                 let replayed = try replay(after: checkpoint.seq, label: "catching up")
                 if replayed > 0 { try saveWorld(world.takeDirty()) }
                 return
@@ -120,21 +180,22 @@ public final class ObserverService: Service {
                 world = World()
             }
         }
-        logger.info("rebuilding world/ from the log (\(reason))")
-        let started = MonotonicTime.now()
-        let replayed = try replay(after: 0, label: "rebuild")
-        if noteFailures(store.replaceAll(with: world)) { try writeCheckpoint() }
-        let seconds = (MonotonicTime.now() - started).milliseconds / 1000
-        logger.info("rebuilt world/ from \(replayed) events in \(String(format2: seconds)) s: \(world.resourceCount) resources")
+        try rebuildWorld(reason: reason)
     }
 
     /// Folds the log after `seq` into the world, with progress for long replays.
-    private func replay(after seq: Int, label: String) throws -> Int {
+    func replay(after seq: Int, label: String) throws -> Int {
         let total = log.lastSeq - seq
         guard total > 0 else { return 0 }
         var done = 0
-        try log.forEachEvent(after: seq) { event in
-            world.apply(event)
+        try log.forEachLine(after: seq) { line, lineSeq in
+            // The fast path for lines as the observer writes them; anything else is parsed whole.
+            if let fields = LogLineFields.scan(line), fields.seq == lineSeq, world.applyFields(fields, in: line) {
+            } else if let event = LoggedEvent(line: line) {
+                world.apply(event)
+            } else {
+                throw LogError(.notAnEvent, "\(log.folder): a line that is not a log event at seq \(lineSeq)")
+            }
             done += 1
             if done % 100_000 == 0 { logger.info("\(label): \(done)/\(total) events (\(done * 100 / total)%)") }
         }
@@ -144,12 +205,12 @@ public final class ObserverService: Service {
 
     /// Writes the world files of `subjects` (and those that failed before), then the
     /// checkpoint if the world on disk is now whole.
-    private func saveWorld(_ subjects: Set<Subject>) throws(SystemError) {
+    func saveWorld(_ subjects: Set<Subject>) throws(SystemError) {
         if noteFailures(store.write(world, subjects: subjects.union(unwritten))) { try writeCheckpoint() }
     }
 
     /// Remembers what could not be written; true when everything was.
-    private func noteFailures(_ failures: WorldStore.Failures) -> Bool {
+    func noteFailures(_ failures: WorldStore.Failures) -> Bool {
         for (subject, error) in failures.resources where !unwritten.contains(subject) {
             logger.error("could not write the world file of \(subject): \(error); the log goes on, and the file is retried with each batch")
         }
@@ -160,8 +221,11 @@ public final class ObserverService: Service {
         return failures.isEmpty
     }
 
-    private func writeCheckpoint() throws(SystemError) {
-        try Checkpoint(seq: log.lastSeq, bootID: BootID.current).write(root.observerCheckpoint, at: .now())
+    /// The checkpoint at `seq` (the log's end unless said), with the thinned heartbeats' `lastSeen`.
+    func writeCheckpoint(seq: Int? = nil) throws(SystemError) {
+        let seq = seq ?? log.lastSeq
+        try Checkpoint(seq: seq, bootID: BootID.current, loggedLastSeen: world.loggedLastSeenByName).write(root.observerCheckpoint, at: .now())
+        checkpointSeq = seq
     }
 
     // MARK: Batches
@@ -178,11 +242,13 @@ public final class ObserverService: Service {
         scheduleBatch()
     }
 
-    private func scheduleBatch() {
-        guard !batchScheduled, !queue.isEmpty else { return }
+    func scheduleBatch() {
+        guard !batchScheduled, !queue.isEmpty, paused == nil else { return }
         batchScheduled = true
         reactor.runSoon { [unowned self] in
             batchScheduled = false
+            // The disk guard: at most one statvfs a second; the files wait in their folders.
+            guard spaceAllowsIngest() else { return }
             let paths = Array(queue.prefix(Self.maxBatch))
             let count: Int
             do {
@@ -196,6 +262,7 @@ public final class ObserverService: Service {
                 reactor.stop()
                 return
             }
+            snapshotIfDue()
             if queue.isEmpty && count >= 1024 {
                 // A burst is over: hand the batch buffers back so the steady RSS stays small.
                 Memory.returnFreedPages()
@@ -221,9 +288,15 @@ public final class ObserverService: Service {
     /// returns how many of the paths it took.
     private func commit(_ paths: [String]) throws -> Int {
         let started = MonotonicTime.now()
+        sweeper?.busyNow()
+        lastBusy = started
+        if sweepTimer?.isScheduled == false { sweepTimer?.schedule(after: Self.sweepDelay) }
         let now = Timestamp.now()
         let receivedAt = now.iso8601Milliseconds
         var accepted: [InboxEvent] = []
+        /// Heartbeats folded without being logged, with their place among `accepted`.
+        var thinned: [(before: Int, subject: Subject, time: String)] = []
+        let nowSeconds = Int64(now.secondsSinceEpoch)
         var keys: [SeenEvents.Key] = []
         var batchKeys: Set<SeenEvents.Key> = []
         var duplicates = 0
@@ -239,8 +312,15 @@ public final class ObserverService: Service {
                 duplicates += 1
                 return
             }
-            accepted.append(event)
             keys.append(key)
+            if event.type == "node.heartbeat", let text = event.subject, case .success(let subject) = Subject.parse(text) {
+                if let last = heartbeatLogged[subject], nowSeconds - last < Self.heartbeatInterval, world.resource(subject) != nil {
+                    thinned.append((accepted.count, subject, event.time ?? receivedAt))
+                    return
+                }
+                heartbeatLogged[subject] = nowSeconds
+            }
+            accepted.append(event)
         }
         for path in paths {
             if accepted.count >= Self.maxBatch { break }
@@ -311,17 +391,28 @@ public final class ObserverService: Service {
         //    of world/ sees. Ahead of the checkpoint it is harmless (replay is idempotent);
         //    ahead of the fdatasync only a power cut could tell, and after a reboot the world
         //    is rebuilt from the log while the batch's files are still in the inbox.
-        for event in logged { world.apply(event) }
+        var next = 0
+        for (before, subject, time) in thinned {
+            while next < before { world.apply(logged[next]); next += 1 }
+            _ = world.applyThinnedHeartbeat(subject, time: time)
+        }
+        while next < logged.count { world.apply(logged[next]); next += 1 }
+        if world.takeLoggedLastSeenGrew() {
+            // A node's file is about to say a lastSeen the log does not: the checkpoint learns
+            // the logged one first, so a crash in between cannot pass the newer one off as folded.
+            try writeCheckpoint(seq: checkpointSeq)
+        }
         let retrying = !unwritten.isEmpty || indexFailing
         var worldWhole = true
-        if !logged.isEmpty || retrying {
+        if !logged.isEmpty || !thinned.isEmpty || retrying {
             worldWhole = noteFailures(store.write(world, subjects: world.takeDirty().union(unwritten)))
         }
 
         // 4. The group commit (one fdatasync), then the inbox (one folder fsync), then the
-        //    checkpoint, which promises that no file of this batch is left to take.
+        //    checkpoint, which promises that no file of this batch is left to take. A taken
+        //    file is renamed into `.done/`, not unlinked: the sweeper removes it when idle.
         if !logged.isEmpty { try log.sync() }
-        for (folder, name) in taken where !folder.remove(name) && Errno.current != .noSuchFile {
+        for (folder, name) in taken where !folder.retire(name) && Errno.current != .noSuchFile {
             logger.warning("could not remove \(folder.path)/\(name): \(Errno.current)")
         }
         for folder in folders where touched.contains(ObjectIdentifier(folder)) { try folder.sync() }
@@ -332,6 +423,7 @@ public final class ObserverService: Service {
         let elapsed = MonotonicTime.now() - started
         status.record(accepted: logged.count, rejected: refused.count + refusedLines.count, at: now, duration: elapsed)
         status.counters.duplicates += duplicates
+        status.counters.heartbeatsThinned += thinned.count
         guard !logged.isEmpty || !refused.isEmpty || !refusedLines.isEmpty || duplicates > 0 else { return consumed }
         var line = "batch: accepted \(logged.count), rejected \(refused.count + refusedLines.count)"
         if duplicates > 0 { line += ", duplicates \(duplicates)" }

@@ -6,6 +6,10 @@ struct ObserverStatus {
     var resources = 0
     var counters = ObserverCounters()
     var lastBatch: (at: Timestamp, accepted: Int, rejected: Int, duration: Duration)?
+    /// The seq of the newest snapshot written.
+    var snapshotSeq: Int?
+    /// The disk guard's state: `{"paused": false, …}` normally.
+    var ingest: JSONObject = ["paused": .bool(false)]
 
     mutating func record(accepted: Int, rejected: Int, at time: Timestamp, duration: Duration) {
         counters.accepted += accepted
@@ -15,7 +19,8 @@ struct ObserverStatus {
     }
 
     var details: JSONObject {
-        var object: JSONObject = ["seq": .int(seq), "resources": .int(resources), "counters": .object(counters.json)]
+        var object: JSONObject = ["seq": .int(seq), "resources": .int(resources), "counters": .object(counters.json), "ingest": .object(ingest)]
+        if let snapshotSeq { object["snapshotSeq"] = .int(snapshotSeq) }
         if let lastBatch {
             object["lastBatch"] = .object([
                 "at": .string(lastBatch.at.iso8601Milliseconds), "accepted": .int(lastBatch.accepted),

@@ -140,8 +140,8 @@ struct SeenEvents {
     /// events and the last `minDays` days. Lines are read as the observer writes them — `id`
     /// and `source` first, `receivedat` last — without parsing the rest (a million lines take
     /// well under a second); any other line is parsed whole.
-    static func load(from folder: String, lastSeq: Int, today: Int) throws(SystemError) -> SeenEvents {
-        var seen = SeenEvents()
+    static func load(from folder: String, lastSeq: Int, today: Int, minKeys: Int = SeenEvents.minKeys) throws(SystemError) -> SeenEvents {
+        var seen = SeenEvents(minKeys: minKeys)
         let segments = EventLogFiles.segments(in: folder)
         let byCount = segments.lastIndex { $0.firstSeq <= lastSeq - minKeys + 1 } ?? 0
         let byDay = segments.firstIndex { (day(named: $0.day) ?? today) >= today - minDays } ?? segments.count

@@ -19,6 +19,10 @@ final class World {
     private var dirty: Set<Subject> = []
     /// Events of types the world does not know: logged and counted, nothing else.
     private(set) var ignoredEvents = 0
+    /// Nodes whose `lastSeen` came from a heartbeat thinned out of the log: the `lastSeen` the
+    /// fold of the log gives them (what a snapshot records). Cleared by any logged event that
+    /// touches the node.
+    private(set) var loggedLastSeen: [Subject: String] = [:]
 
     var resourceCount: Int { kinds.values.reduce(0) { $0 + $1.count } }
 
@@ -35,6 +39,67 @@ final class World {
     func restoreIndex(seq: Int, generatedAt: String?) {
         self.seq = seq
         self.generatedAt = generatedAt
+    }
+
+    /// The `lastSeen` of thinned heartbeats, as the checkpoint remembers it (`loggedLastSeen`).
+    func restoreLoggedLastSeen(_ logged: [String: String]) {
+        for (text, time) in logged {
+            if case .success(let subject) = Subject.parse(text), resource(subject) != nil { loggedLastSeen[subject] = time }
+        }
+    }
+
+    /// The checkpoint's form of `loggedLastSeen`.
+    var loggedLastSeenByName: [String: String] {
+        Dictionary(uniqueKeysWithValues: loggedLastSeen.map { ($0.key.description, $0.value) })
+    }
+
+    // MARK: Snapshots
+
+    /// The world as the fold of the log alone: thinned heartbeats' `lastSeen` left out.
+    var snapshot: WorldSnapshot {
+        var resources: [(subject: Subject, resource: Resource)] = []
+        resources.reserveCapacity(resourceCount)
+        for (kind, byName) in kinds {
+            for (name, resource) in byName {
+                let subject = Subject(kind: kind, name: name)
+                var folded = resource
+                if let logged = loggedLastSeen[subject] { folded.lastSeen = logged }
+                resources.append((subject, folded))
+            }
+        }
+        resources.sort { $0.subject.kind != $1.subject.kind ? $0.subject.kind < $1.subject.kind : $0.subject.name < $1.subject.name }
+        return WorldSnapshot(seq: seq, generatedAt: generatedAt, ignoredEvents: ignoredEvents, resources: resources)
+    }
+
+    /// A world that is the fold of the log up to the snapshot's seq.
+    convenience init(_ snapshot: WorldSnapshot) {
+        self.init()
+        for (subject, resource) in snapshot.resources { load(subject, resource) }
+        seq = snapshot.seq
+        generatedAt = snapshot.generatedAt
+        ignoredEvents = snapshot.ignoredEvents
+    }
+
+    // MARK: Thinned heartbeats
+
+    /// A heartbeat that is not logged (docs/observer.md, "Heartbeats"): the node's `lastSeen`
+    /// moves, nothing else — not `seq`, not the index. False if the node is not in the world
+    /// (then the heartbeat must be logged: it creates the node).
+    func applyThinnedHeartbeat(_ subject: Subject, time: String) -> Bool {
+        guard var node = resource(subject) else { return false }
+        let folded = loggedLastSeen[subject] ?? node.lastSeen
+        node.lastSeen = time
+        put(subject, node)
+        if loggedLastSeen.updateValue(folded, forKey: subject) == nil { loggedLastSeenGrew = true }
+        return true
+    }
+
+    private var loggedLastSeenGrew = false
+
+    /// Whether a node joined `loggedLastSeen` since the last call.
+    func takeLoggedLastSeenGrew() -> Bool {
+        defer { loggedLastSeenGrew = false }
+        return loggedLastSeenGrew
     }
 
     // MARK: The fold
@@ -84,6 +149,56 @@ final class World {
         }
     }
 
+    /// The fold of a line read by `LogLineFields` (a rebuild's fast path), for the types that
+    /// need no more than its fields and `data`'s bytes; false for the others (snapshots,
+    /// actions), which the caller folds from the parsed line. The same result as `apply`.
+    func applyFields(_ fields: LogLineFields, in line: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let typeRange = fields.type, let timeRange = fields.time, let sourceRange = fields.source, let receivedRange = fields.receivedAt
+        else { return false }
+        let type = UnsafeBufferPointer(rebasing: line[typeRange])
+        let kind: Int
+        if type.elementsEqual(Self.observedType) { kind = 0 } else if type.elementsEqual(Self.removedType) { kind = 1 }
+        else if type.elementsEqual(Self.heartbeatType) { kind = 2 }
+        else if type.elementsEqual(Self.snapshotType) || type.starts(with: Self.actionPrefix) { return false }
+        else { kind = 3 }
+        let subject = fields.subject.flatMap { replayCache.subject(UnsafeBufferPointer(rebasing: line[$0])) }
+        switch kind {
+        case 0:
+            if let subject, let data = fields.data {
+                put(subject, Resource(observed: Array(line[data]), lastSeen: replayCache.time(UnsafeBufferPointer(rebasing: line[timeRange])),
+                                      source: replayCache.source(UnsafeBufferPointer(rebasing: line[sourceRange])), seq: fields.seq))
+            }
+        case 1:
+            if let subject { remove(subject) }
+        case 2:
+            if let subject {
+                let time = replayCache.time(UnsafeBufferPointer(rebasing: line[timeRange]))
+                if var node = resource(subject) {
+                    node.lastSeen = time
+                    put(subject, node)
+                } else {
+                    put(subject, Resource(observed: Array("{}".utf8), lastSeen: time,
+                                          source: replayCache.source(UnsafeBufferPointer(rebasing: line[sourceRange])), seq: fields.seq))
+                }
+            }
+        default:
+            ignoredEvents += 1
+        }
+        seq = fields.seq
+        generatedAt = replayCache.received(UnsafeBufferPointer(rebasing: line[receivedRange]))
+        return true
+    }
+
+    /// What a rebuild meets again and again — the same subjects, a batch's one receipt time, a
+    /// producer's source — made into Strings and Subjects once.
+    private var replayCache = ReplayCache()
+
+    private static let observedType = Array("resource.observed".utf8)
+    private static let removedType = Array("resource.removed".utf8)
+    private static let heartbeatType = Array("node.heartbeat".utf8)
+    private static let snapshotType = Array("resource.snapshot".utf8)
+    private static let actionPrefix = Array("action.".utf8)
+
     /// `world/action/ID.json`: the latest step's data as `observed` (with `state`), and the
     /// whole lifecycle, each step with its actor and time — the audit trail.
     private func applyAction(_ event: LoggedEvent, _ subject: Subject) {
@@ -105,9 +220,11 @@ final class World {
     private func put(_ subject: Subject, _ resource: Resource) {
         kinds[subject.kind, default: [:]][subject.name] = resource
         dirty.insert(subject)
+        if !loggedLastSeen.isEmpty { loggedLastSeen[subject] = nil }  // the log speaks for it again
     }
 
     private func remove(_ key: Subject) {
+        if !loggedLastSeen.isEmpty { loggedLastSeen[key] = nil }
         guard kinds[key.kind]?.removeValue(forKey: key.name) != nil else { return }
         if kinds[key.kind]?.isEmpty == true { kinds[key.kind] = nil }
         dirty.insert(key)
@@ -118,5 +235,34 @@ final class World {
     /// `world/index.json` as the world now is.
     var index: WorldIndex {
         WorldIndex(seq: seq, generatedAt: generatedAt, byKind: kinds.map { (kind: $0.key, count: $0.value.count) })
+    }
+}
+
+/// Strings and subjects of a replay, kept by their bytes (`World.applyFields`).
+struct ReplayCache {
+    private var subjects: [Int: (bytes: [UInt8], subject: Subject?)] = [:]
+    private var lastTime: (bytes: [UInt8], string: String) = ([], "")
+    private var lastReceived: (bytes: [UInt8], string: String) = ([], "")
+    private var lastSource: (bytes: [UInt8], string: String) = ([], "")
+
+    /// The subject these bytes name, or nil when they are not KIND/NAME.
+    mutating func subject(_ bytes: UnsafeBufferPointer<UInt8>) -> Subject? {
+        var hasher = Hasher()
+        hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
+        let key = hasher.finalize()
+        if let cached = subjects[key], bytes.elementsEqual(cached.bytes) { return cached.subject }
+        let subject = try? Subject.parse(String(decoding: bytes, as: UTF8.self)).get()
+        if subjects.count < 1 << 16 { subjects[key] = (Array(bytes), subject) }
+        return subject
+    }
+
+    mutating func time(_ bytes: UnsafeBufferPointer<UInt8>) -> String { Self.string(bytes, &lastTime) }
+    mutating func received(_ bytes: UnsafeBufferPointer<UInt8>) -> String { Self.string(bytes, &lastReceived) }
+    mutating func source(_ bytes: UnsafeBufferPointer<UInt8>) -> String { Self.string(bytes, &lastSource) }
+
+    private static func string(_ bytes: UnsafeBufferPointer<UInt8>, _ last: inout (bytes: [UInt8], string: String)) -> String {
+        if bytes.elementsEqual(last.bytes) { return last.string }
+        last = (Array(bytes), String(decoding: bytes, as: UTF8.self))
+        return last.string
     }
 }

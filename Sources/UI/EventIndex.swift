@@ -28,6 +28,10 @@ final class EventIndex {
 
     init(folder: String) { self.folder = folder }
 
+    /// The first seq the log still holds (retention removes segments from its start); nil for
+    /// an empty log.
+    var oldestSeq: Int? { EventLogFiles.segments(in: folder).first?.firstSeq }
+
     /// A cursor before the first event above `seq`, placed by the index.
     func cursor(after seq: Int) -> EventLogCursor {
         let all = EventLogFiles.segments(in: folder)

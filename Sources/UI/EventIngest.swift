@@ -15,7 +15,12 @@ import HomelabCore
 /// read off the log: an event whose line appeared after the file was written is `accepted`;
 /// one that did not was already logged, a `duplicate` (an agent's retry after a lost answer).
 /// A post the observer has not taken within `Settings.ingestWait` is answered 503; its file stays and
-/// is logged later, and the client's retry is then answered `duplicate`.
+/// is logged later, and the client's retry is then answered `duplicate`. While the observer's
+/// disk guard has paused ingest (its status says `ingest.paused`), a post is answered 503 at
+/// once, with the reason and `Retry-After`, and nothing is written.
+///
+/// A `node.heartbeat` the observer thinned out of the log (one a minute per node is logged;
+/// the others only move the node's `lastSeen`) never appears in the log: it is `accepted`.
 final class EventIngest {
     static let path = "/api/events"
     static let maxBody = 1 << 20
@@ -44,7 +49,8 @@ final class EventIngest {
     }
 
     enum Outcome {
-        case accepted(id: String, key: String)
+        /// `heartbeat`: a `node.heartbeat`, which the observer may fold without logging.
+        case accepted(id: String, key: String, heartbeat: Bool)
         case duplicate(id: String)
         case rejected(id: String?, reason: String)
     }
@@ -87,6 +93,10 @@ final class EventIngest {
         case .failure(let refusal): return refusal.response
         }
         let node: String? = if case .node(let name) = provenance { name } else { nil }
+        if let pause = Self.ingestPause(root: ui.root) {
+            return HTTPResponse(status: 503, headers: [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "30")],
+                                body: Array("ingest is paused: \(pause); nothing was taken, retry later\n".utf8))
+        }
         let mediaType = String((request.header("content-type") ?? "").prefix { $0 != ";" }).trimmingWhitespace().lowercased()
         let batch: Bool
         switch mediaType {
@@ -121,7 +131,7 @@ final class EventIngest {
             case .success(let event) where !keys.insert(event.key).inserted:
                 results.append(.duplicate(id: event.id))  // twice in one post
             case .success(let event):
-                results.append(.accepted(id: event.id, key: event.key))
+                results.append(.accepted(id: event.id, key: event.key, heartbeat: event.type == "node.heartbeat"))
                 lines += event.encoded
             }
         }
@@ -195,6 +205,12 @@ final class EventIngest {
         return items.map { $0["id"]?.string }
     }
 
+    /// The observer's disk guard, as its status says: the reason while ingest is paused.
+    static func ingestPause(root: RuntimeRoot) -> String? {
+        guard let ingest = ServiceStatus.read("observer", root: root)?.details["ingest"], ingest["paused"]?.bool == true else { return nil }
+        return ingest["reason"]?.string ?? "low disk space"
+    }
+
     // MARK: Durability
 
     /// The log grew: note which waiting events it now holds.
@@ -223,7 +239,9 @@ final class EventIngest {
             forget(post)
             post.connection.onClose = nil
             for (index, result) in post.results.enumerated() {
-                if case .accepted(let id, let key) = result, !post.appeared.contains(key) { post.results[index] = .duplicate(id: id) }
+                if case .accepted(let id, let key, let heartbeat) = result, !heartbeat, !post.appeared.contains(key) {
+                    post.results[index] = .duplicate(id: id)
+                }
             }
             post.connection.respond(answer(post.results, node: post.node, batch: post.batch))
         }
@@ -233,7 +251,7 @@ final class EventIngest {
         guard posts.removeValue(forKey: post.file) != nil else { return }
         pendingCount -= 1
         post.timer?.cancel()
-        for case .accepted(_, let key) in post.results {
+        for case .accepted(_, let key, _) in post.results {
             waiting[key]?.removeAll { $0 === post }
             if waiting[key]?.isEmpty == true { waiting[key] = nil }
         }
@@ -251,7 +269,7 @@ final class EventIngest {
         delivery.lastPost = .now()
         for result in results {
             switch result {
-            case .accepted(let id, _):
+            case .accepted(let id, _, _):
                 list.append(.object(["id": .string(id), "status": .string("accepted")]))
                 delivery.accepted += 1
             case .duplicate(let id):

@@ -42,7 +42,13 @@ extension EventStream {
         var pages = 0
         while client.connection.isOpen && client.connection.pendingBytes < Self.lowWater {
             if pages == maxPages { return (pages, true) }
+            let before = cursor.seq
             let events = cursor.next(maxBytes: Self.pageBytes)
+            if let first = events.first, first.seq > before + 1 {
+                // The log is gap-free: a jump means retention removed what the client asked for
+                // (a Last-Event-ID older than the log's start). It is told, then gets the rest.
+                client.connection.send(message("resync", data: JSONWriter.encode(.object(["oldestSeq": .int(first.seq)]))))
+            }
             if events.isEmpty {
                 client.sentSeq = max(client.sentSeq, cursor.seq)
                 let missed = client.caughtUp()

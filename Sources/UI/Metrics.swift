@@ -1,9 +1,19 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FSWatch
 import HomelabCore
 
 /// `/metrics` in the Prometheus text format, from the summary and the services' counters.
 enum Metrics {
-    static func render(summary bytes: [UInt8], sseClients: Int, sseMaxQueuedBytes: Int, connections: Int, httpMaxQueuedBytes: Int, root: RuntimeRoot) -> [UInt8] {
+    /// Free bytes for unprivileged writers on `path`'s file system. The corresponding C function is `statvfs`.
+    static func freeBytes(_ path: String) -> Int? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return Int(info.f_bavail) * Int(info.f_frsize)
+    }
+
+    static func render(summary bytes: [UInt8], diskFreeBytes: Int?, sseClients: Int, sseMaxQueuedBytes: Int, connections: Int, httpMaxQueuedBytes: Int, root: RuntimeRoot) -> [UInt8] {
         let summary = (try? JSONParser.parse(bytes))?.object ?? [:]
         var lines: [String] = []
         func metric(_ name: String, _ help: String, _ type: String, _ samples: [(labels: String, value: String)]) {
@@ -16,6 +26,12 @@ enum Metrics {
         metric("homelab_events_rejected_total", "Inbox files rejected.", "counter", [("", String(observer.rejected))])
         metric("homelab_events_duplicates_total", "Events not logged again: their (source, id) was already in the log.", "counter", [("", String(observer.duplicates))])
         metric("homelab_inotify_overflows_total", "Observer inbox queue overflows (each followed by a rescan).", "counter", [("", String(observer.inotifyOverflows))])
+        metric("homelab_ingest_paused", "Whether the observer has paused ingest for want of disk space (1) or not (0).", "gauge",
+               [("", summary["ingest"]?["paused"]?.bool == true ? "1" : "0")])
+        if let diskFreeBytes {
+            metric("homelab_disk_free_bytes", "Free bytes on the runtime root's file system (HOMELAB_MIN_FREE_MB pauses ingest below it).", "gauge",
+                   [("", String(diskFreeBytes))])
+        }
         metric("homelab_world_seq", "Last event folded into the world.", "gauge", [("", JSONWriter.string(summary["world"]?["seq"] ?? .int(0)))])
         metric("homelab_resources", "World resources by kind.", "gauge",
                (summary["world"]?["byKind"]?.object ?? [:]).map { ("kind=\"\($0.key)\"", JSONWriter.string($0.value)) })

@@ -232,6 +232,10 @@ public final class UIService: Service {
         let after = Int(request.query["after"] ?? "0") ?? -1
         let limit = Int(request.query["limit"] ?? "100") ?? -1
         guard after >= 0, (1...1000).contains(limit) else { return .text(400, "after must be a seq ≥ 0 and limit 1…1000") }
+        if let oldest = eventIndex.oldestSeq, after < oldest - 1 {
+            // Retention removed what was asked for: the client must reload the world (docs/ui.md).
+            return .json(JSONWriter.encode(.object(["error": .string("resync"), "oldestSeq": .int(oldest)])), status: 410)
+        }
         var writer = JSONWriter()
         writer.appendRaw("[")
         // An `after` past the end of the log (up to Int.max) is simply an empty list.
@@ -327,7 +331,7 @@ public final class UIService: Service {
     }
 
     private func metrics() -> [UInt8] {
-        Metrics.render(summary: summary(), sseClients: stream.clientCount, sseMaxQueuedBytes: stream.maxQueuedBytes, connections: server?.connectionCount ?? 0, httpMaxQueuedBytes: server?.maxQueuedBytes ?? 0, root: root)
+        Metrics.render(summary: summary(), diskFreeBytes: Metrics.freeBytes(root.path), sseClients: stream.clientCount, sseMaxQueuedBytes: stream.maxQueuedBytes, connections: server?.connectionCount ?? 0, httpMaxQueuedBytes: server?.maxQueuedBytes ?? 0, root: root)
     }
 
     public var statusDetails: JSONObject {

@@ -109,7 +109,8 @@ import Testing
                 let host = "h\(i % 20)"
                 let text: String
                 switch i % 20 {
-                case 0: text = #"{"id":"k-\#(i)","type":"node.heartbeat","source":"agent","subject":"node/\#(host)"}"#
+                // A node of its own: a node's heartbeats within a minute of its last logged one are not logged.
+                case 0: text = #"{"id":"k-\#(i)","type":"node.heartbeat","source":"agent","subject":"node/\#(host)-\#(i)"}"#
                 case 1: text = #"{"id":"k-\#(i)","type":"resource.removed","source":"agent","subject":"container/\#(host)/c\#(i % 7)"}"#
                 case 2: text = #"{"id":"k-\#(i)","type":"action.proposed","source":"supervisor","subject":"action/a\#(i % 50)","data":{"n":\#(i)}}"#
                 case 3: text = #"{"id":"k-\#(i)","type":"resource.snapshot","source":"agent","subject":"container/\#(host)","data":{"resources":{"\#(host)/c1":{"n":\#(i)},"\#(host)/c2":{}}}}"#

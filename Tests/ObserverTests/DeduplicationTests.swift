@@ -43,7 +43,7 @@ import HomelabCore
         }
 
         var duplicates: Int { ObserverCounters(observer?.statusDetails["counters"]?.object ?? [:]).duplicates }
-        var inboxEmpty: Bool { listDirectory(root.inbox).isEmpty && listDirectory(root.posted).isEmpty }
+        var inboxEmpty: Bool { visible(root.inbox).isEmpty && visible(root.posted).isEmpty }
     }
 
     @Test func aRepeatIsCountedNotLogged() throws {
@@ -147,3 +147,6 @@ import HomelabCore
         #expect(seen.count == model.count - oldest)
     }
 }
+
+/// A folder's entries that readers see: hidden ones (`.done/`, temporaries) left out.
+func visible(_ folder: String) -> [DirectoryEntry] { listDirectory(folder).filter { !$0.name.hasPrefix(".") } }

@@ -223,7 +223,7 @@ final class IDCollector: @unchecked Sendable {
         #expect(status == 200)
         let body = response.components(separatedBy: "\r\n\r\n")[1]
         let summary = try JSONSerialization.jsonObject(with: Data(body.utf8)) as! [String: Any]
-        #expect(Set(summary.keys) == ["generatedAt", "world", "drift", "actions", "services", "nodes", "lastEvent"])
+        #expect(Set(summary.keys) == ["generatedAt", "world", "drift", "actions", "services", "nodes", "lastEvent", "ingest"])
         #expect((summary["actions"] as? [String: Int])?["pending"] == 1)
         #expect(Set((summary["services"] as? [String: Any])?.keys ?? [:].keys) == ["observer", "supervisor", "executor", "ui"])
         #expect((summary["lastEvent"] as? [String: Any])?["seq"] as? Int == 3)

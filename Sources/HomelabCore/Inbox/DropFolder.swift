@@ -5,8 +5,15 @@ import FSWatch
 
 /// A folder a service takes dropped events from (SPEC §4.1): the observer's `inbox/`
 /// (producers), `audit/` (the services) and `posted/` (batches the UI took over HTTP: one event
-/// per line), and an agent's own inbox. Open for the service's life: its files are read
-/// relative to it without trusting them, unlinked relative to it, and synced once per batch.
+/// per line). Open for the service's life: its files are read relative to it without trusting
+/// them, and synced once per batch.
+///
+/// A file whose events are durable in the log is not unlinked in the batch: it is renamed into
+/// the hidden processed folder `.done/` (a rename costs ~17 µs on the VPS's ext4, an unlink
+/// ~350 µs), and `.done/` is emptied later, off the batch's path (`sweepProcessed`). Whatever
+/// is in `.done/` is logged: the rename happens only after the batch's `fdatasync`. Watchers
+/// of the folder see the rename as a removal (`IN_MOVED_FROM`), and hidden names are ignored
+/// by every reader, so `.done/` is invisible to them.
 public final class DropFolder {
     public let path: String
     public let provenance: Provenance
@@ -17,12 +24,22 @@ public final class DropFolder {
     /// A posted batch is at most 1 MiB as sent; filling in ids (and escapes) can add to it.
     public static let maxBatchFileBytes = 4 << 20
 
+    /// The hidden folder a taken file is renamed into until it is swept.
+    public static let processedName = ".done"
+    public var processed: String { path + "/" + Self.processedName }
+
     public init(path: String, provenance: Provenance, holdsBatches: Bool = false) throws(SystemError) {
         self.path = path
         self.provenance = provenance
         self.holdsBatches = holdsBatches
         descriptor = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
+        // A folder the service may read but not add to (a root whose owners were set by hand)
+        // has no `.done/`: its taken files are unlinked, as before.
+        hasProcessedFolder = mkdirat(fd, Self.processedName, 0o755) == 0 || Errno.current == .fileExists
     }
+
+    /// Whether `.done/` could be made: otherwise `retire` unlinks.
+    public private(set) var hasProcessedFolder = false
 
     deinit { close() }
 
@@ -85,6 +102,34 @@ public final class DropFolder {
     /// Removes `name`; true if it was there.
     @discardableResult
     public func remove(_ name: String) -> Bool { unlinkat(fd, name, 0) == 0 }
+
+    /// Moves `name`, whose events are durable, into `.done/` (to be swept); true if it was
+    /// there. Falls back to unlinking it if the processed folder is gone.
+    /// The corresponding C function is `renameat`.
+    @discardableResult
+    public func retire(_ name: String) -> Bool {
+        guard hasProcessedFolder else { return remove(name) }
+        if renameat(fd, name, fd, Self.processedName + "/" + name) == 0 { return true }
+        guard Errno.current == .noSuchFile, mkdirat(fd, Self.processedName, 0o755) == 0 || Errno.current == .fileExists else {
+            return remove(name)
+        }
+        // `.done/` was removed by hand: made again; the file itself may be what is missing.
+        return renameat(fd, name, fd, Self.processedName + "/" + name) == 0
+    }
+
+    /// Unlinks the files of `.done/` until `stop` says so; returns how many it removed. Safe
+    /// on any thread: it touches nothing but the kernel's view of the folder.
+    public static func sweepProcessed(_ processed: String, stop: () -> Bool) -> Int {
+        let folder = open(processed, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard folder >= 0 else { return 0 }
+        defer { Glibc.close(folder) }
+        var removed = 0
+        for entry in listDirectory(processed) {
+            if stop() { break }
+            if unlinkat(folder, entry.name, 0) == 0 { removed += 1 }
+        }
+        return removed
+    }
 
     /// Makes the folder's removals durable. The corresponding C function is `fsync`.
     public func sync() throws(SystemError) { try systemCall("fsync", path) { fsync(fd) } }

@@ -23,6 +23,9 @@ public protocol Service: AnyObject {
     /// of the log; the supervisor: one proposer). Executors may run side by side: their
     /// claims make each action run once.
     var runsAlone: Bool { get }
+    /// Gives the service a way to rewrite its status file at once, between heartbeats (the
+    /// observer, when ingest pauses or resumes).
+    func onStatusChange(_ publish: @escaping () -> Void)
     /// Set when the service stopped the loop because it cannot go on; `ServiceRunner.run`
     /// throws it after the teardown.
     var failure: Error? { get }
@@ -35,4 +38,5 @@ extension Service {
     public func shutdown() {}
     public var runsAlone: Bool { false }
     public var failure: Error? { nil }
+    public func onStatusChange(_ publish: @escaping () -> Void) {}
 }

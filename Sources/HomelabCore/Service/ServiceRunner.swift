@@ -58,6 +58,7 @@ public enum ServiceRunner {
             service.reload()
         }
         let status = StatusWriter(name: settings.name, root: settings.root, logger: logger)
+        service.onStatusChange { status.write(service.statusDetails) }
         try service.start(on: reactor)
         status.write(service.statusDetails)
         reactor.timer(after: settings.heartbeat, repeating: settings.heartbeat) { status.write(service.statusDetails) }

@@ -66,6 +66,10 @@ public struct ObserverCounters: Equatable, Sendable {
     public var queued = 0
     /// World files that could not be written (each retried until it is).
     public var worldWriteFailures = 0
+    /// Heartbeats folded into a node's `lastSeen` without being logged (one a minute is).
+    public var heartbeatsThinned = 0
+    /// Log segments removed by retention.
+    public var segmentsRemoved = 0
 
     public init() {}
 
@@ -79,12 +83,15 @@ public struct ObserverCounters: Equatable, Sendable {
         rescans = object["rescans"]?.int ?? 0
         queued = object["queued"]?.int ?? 0
         worldWriteFailures = object["worldWriteFailures"]?.int ?? 0
+        heartbeatsThinned = object["heartbeatsThinned"]?.int ?? 0
+        segmentsRemoved = object["segmentsRemoved"]?.int ?? 0
     }
 
     public var json: JSONObject {
         ["accepted": .int(accepted), "rejected": .int(rejected), "duplicates": .int(duplicates),
          "ignoredTypes": .int(ignoredTypes), "batches": .int(batches), "inotifyOverflows": .int(inotifyOverflows),
-         "rescans": .int(rescans), "queued": .int(queued), "worldWriteFailures": .int(worldWriteFailures)]
+         "rescans": .int(rescans), "queued": .int(queued), "worldWriteFailures": .int(worldWriteFailures),
+         "heartbeatsThinned": .int(heartbeatsThinned), "segmentsRemoved": .int(segmentsRemoved)]
     }
 }
 

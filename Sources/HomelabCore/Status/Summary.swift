@@ -28,6 +28,8 @@ public enum Summary {
             "actions": .object(actions),
             "services": .object(services),
             "nodes": .object(nodes(root: root, report: report, deliveries: deliveries)),
+            // The observer's disk guard, always present: `paused` and, while paused, why.
+            "ingest": ServiceStatus.read("observer", root: root)?.details["ingest"] ?? .object(["paused": .bool(false)]),
         ]
         if let last = EventLogCursor.lastEvent(in: root.events) {
             summary["lastEvent"] = .object(["seq": .int(last.seq), "type": .string(last.type), "receivedAt": .string(last.receivedAt)])
