@@ -145,11 +145,11 @@ public final class ExecutorService: Service {
                 continue
             }
             let history = records?.history(id)
-            if history?.has(.proposed) != true {
+            if history?.has(.proposed) != true || (history?.has(.approved) != true && approvalMayBeFolding(id)) {
                 let deadline = awaitingProposal[id] ?? now + settings.proposalWait
                 if now < deadline {
                     awaitingProposal[id] = deadline
-                    index += 1  // its proposal is not folded yet: the records' watch wakes us
+                    index += 1  // its proposal or approval is not folded yet: the records' watch wakes us
                     continue
                 }
             }
@@ -175,6 +175,15 @@ public final class ExecutorService: Service {
               entry.runsOn != nil, case .success(let node) = ActionResolver.node(entry, args: file.args)
         else { return false }
         return node != nil && node != settings.localNode
+    }
+
+    /// An operator's approval the observer has logged but not yet folded into world/ leaves no
+    /// trace but the log for a moment (its audit file is taken), and would be mistaken for a
+    /// rename by hand. While the world lags the log, such an approval may be on its way.
+    private func approvalMayBeFolding(_ id: String) -> Bool {
+        if OperatorDecision.isRecorded(.approve, id: id, root: root) { return false }
+        guard let logged = EventLogCursor.lastEvent(in: root.events)?.seq else { return false }
+        return (Checkpoint.read(root.observerCheckpoint)?.seq ?? 0) < logged
     }
 
     private func forget(at index: Int) {

@@ -191,6 +191,30 @@ import HomelabCore
         #expect(approval?.data["actor"] as? String == "filesystem")
     }
 
+    /// The observer takes an operator's audit file as soon as it is logged, and folds it into
+    /// world/ a moment later: in between, the approval is only in the log. The executor waits
+    /// for the world to catch up rather than record the rename as made by hand.
+    @Test func anApprovalLoggedButNotYetFoldedIsNotTakenForARenameByHand() throws {
+        let fixture = try ExecutorFixture()
+        fixture.catalog("say", #"{"argv":["echo","hi"],"params":{}}"#)
+        let day = fixture.root.events + "/2026-11-30"
+        makeFolders(day)
+        let line = { (seq: Int, type: String) in
+            #"{"specversion":"1.0","id":"e\#(seq)","type":"\#(type)","source":"ui","subject":"action/inflight","time":"2026-11-30T00:00:00Z","seq":\#(seq),"receivedat":"2026-11-30T00:00:00Z"}"#
+        }
+        try (line(1, "action.proposed") + "\n" + line(2, "action.approved") + "\n").write(toFile: day + "/000000000001.jsonl", atomically: true, encoding: .utf8)
+        try Checkpoint(seq: 1, bootID: BootID.current).write(fixture.root.observerCheckpoint, at: .now())
+        try fixture.start()
+        recordProposal("inflight", root: fixture.root, approvedBy: nil)
+        fixture.approve("inflight", action: "say", args: [:], proposed: false)
+        try fixture.turn(for: .milliseconds(300))
+        #expect(fixture.ids(.done).isEmpty, "ran before its approval was folded")
+        recordProposal("inflight", root: fixture.root, approvedBy: "oskar")  // the observer folds seq 2
+        try Checkpoint(seq: 2, bootID: BootID.current).write(fixture.root.observerCheckpoint, at: .now())
+        #expect(try fixture.turn(until: { fixture.ids(.done) == ["inflight"] }))
+        #expect(!fixture.events().contains { $0.type == "action.approved" }, "recorded as approved by the filesystem")
+    }
+
     @Test func oneActionAtATimePerResourceAndUpToTheConcurrency() throws {
         let fixture = try ExecutorFixture()
         fixture.catalog("nap", #"{"argv":["sleep","{seconds}"],"params":{"seconds":"^[0-9.]+$"}}"#)
