@@ -261,7 +261,8 @@ def test_the_vps_agent_reports_its_node():
     first = resource["lastSeen"]
     wait(lambda: node()["lastSeen"] > first, 20, "a later heartbeat (lastSeen) from node/vps")
     beats = [line for line in log_lines() if line["type"] == "node.heartbeat" and line["source"] == "node/vps"]
-    assert len(beats) >= 2 and beats[-1]["subject"] == "node/vps", beats[-2:]
+    # The log keeps one heartbeat per node per minute; lastSeen above moves with every one.
+    assert beats and beats[-1]["subject"] == "node/vps", beats[-2:]
 
 
 def test_agent_and_a_docker_action_on_the_real_engine():
