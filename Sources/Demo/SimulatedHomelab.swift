@@ -29,6 +29,10 @@ final class SimulatedHomelab {
     /// What each simulated resource looks like now; absent when removed.
     private var observed: [Subject: JSONObject] = [:]
     private var drifted: Set<Subject> = []
+    /// When each resource was last fixed: it stays well for a while (longer than the
+    /// supervisor's verification settle), as a fixed machine does, so the fix can be verified.
+    private var fixedAt: [Subject: MonotonicTime] = [:]
+    static let wellAfterFix: Duration = .seconds(15)
     private let say: (String) -> Void
     private var watches: [DirectoryWatch] = []
     private var announced: Set<String> = []
@@ -76,7 +80,8 @@ final class SimulatedHomelab {
     /// Every way the desired resources could drift now, for the next drift to choose from.
     var possibleDrifts: [(Subject, Drift)] {
         var list: [(Subject, Drift)] = []
-        for (subject, resource) in desired where !drifted.contains(subject) {
+        let now = MonotonicTime.now()
+        for (subject, resource) in desired where !drifted.contains(subject) && fixedAt[subject].map({ now - $0 >= Self.wellAfterFix }) ?? true {
             for rule in resource.remediate {
                 if rule.on == "missing" { list.append((subject, .removed)) }
                 if let value = resource.spec[rule.on], let other = Self.driftedValue(of: rule.on, value) { list.append((subject, .field(rule.on, other))) }
@@ -151,6 +156,7 @@ final class SimulatedHomelab {
               let resource = action["resource"]?.string, case .success(let subject) = Subject.parse(resource),
               let spec = desired[subject]?.spec else { return }
         drifted.remove(subject)
+        fixedAt[subject] = .now()
         observed[subject] = spec
         say("simulated fix: \(subject) is back to its desired state after \(action["id"]?.string ?? "?")")
         report(subject)

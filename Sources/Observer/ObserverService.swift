@@ -131,7 +131,8 @@ public final class ObserverService: Service {
         noteSnapshotsOnDisk()
         status.snapshotSeq = lastSnapshot?.seq
         applyRetention()
-        if let free = Self.freeBytes(root.path) {
+        // A root already short of space pauses now, not when the next file arrives.
+        if spaceAllowsIngest(), let free = Self.freeBytes(root.path) {
             status.ingest = ["paused": .bool(false), "freeMB": .int(free >> 20), "minFreeMB": .int(minFreeMB)]
         }
         watches = try folders.map { folder throws(SystemError) in

@@ -425,6 +425,22 @@ try:
             assert not errors, errors
     check("the page recovers after the runtime root is made anew (no frozen tail)", recovers_after_a_new_root)
 
+    def disk_guard_banner():
+        """An observer whose free-space floor is above what the disk has pauses ingest: the
+        page says so and why, and the banner goes once an observer with room resumes."""
+        stat = os.statvfs(root)
+        above = stat.f_bavail * stat.f_frsize // (1 << 20) + 1024
+        stop("observer")
+        services["observer"] = start(binary, "observer", dict(env, HOMELAB_MIN_FREE_MB=str(above)), base)
+        for driver in (desktop, phone):
+            banner = wait(lambda: text(driver, "#banner"), 10, "the disk guard's banner")
+            assert "Ingest paused" in banner and "HOMELAB_MIN_FREE_MB" in banner, banner
+        stop("observer")
+        services["observer"] = start(binary, "observer", env, base)
+        for driver in (desktop, phone):
+            wait(lambda: not text(driver, "#banner"), 10, "the banner gone once ingest resumes")
+    check("the disk guard: ingest paused is a banner with the reason, gone when ingest resumes", disk_guard_banner)
+
     # MARK: The demo
 
     def the_demo_loop_in_the_browser():
@@ -510,4 +526,4 @@ finally:
             service.wait(5)
     shutil.rmtree(base, ignore_errors=True)
 
-checks.finish(expected=23)
+checks.finish(expected=24)
