@@ -44,15 +44,14 @@ import Observer
         let fixture = try NotifierFixture(kinds: [.ntfy, .gotify])
         let receiver = fixture.receiver!
         receiver.down()
-        // The outage is 30 s; with the back-off capped at 400 ms, 5 s of outage is the
-        // same story (a dozen failed tries) told faster.
-        try fixture.start(settings: fixture.settings(backoff: .milliseconds(400)))
+        // The outage: 30 s of refused connections, the back-off capped at 2 s.
+        try fixture.start(settings: fixture.settings(backoff: .seconds(2)))
         try fixture.proposed("down1")
-        try fixture.turn(for: .seconds(5))
+        try fixture.turn(for: .seconds(30))
         #expect(receiver.deliveries.isEmpty)
         #expect(NotifyMessage.keys(root: fixture.root).count == 1, "waiting in the outbox")
         try receiver.up()
-        #expect(try fixture.turn(until: { receiver.order.count == 2 }, timeout: .seconds(3)))
+        #expect(try fixture.turn(until: { receiver.order.count == 2 }, timeout: .seconds(5)))
         try fixture.turn(for: .milliseconds(500))
         #expect(receiver.received("ntfy").count == 1 && receiver.received("gotify").count == 1)
         #expect(NotifyMessage.keys(root: fixture.root).isEmpty)
