@@ -70,6 +70,8 @@ public struct RuntimeRoot: Sendable {
 
     public var state: String { path + "/state" }
     public var observerCheckpoint: String { state + "/observer_checkpoint.json" }
+    /// `state/thinned_heartbeats.json`: nodes' `lastSeen` from heartbeats not logged (the observer's).
+    public var thinnedHeartbeats: String { state + "/thinned_heartbeats.json" }
     /// `state/snapshots/SEQ.jsonl`: the world as the fold of the log up to SEQ (the observer's).
     public var snapshots: String { state + "/snapshots" }
     public var driftReport: String { state + "/drift.json" }

@@ -32,6 +32,9 @@ extension ObserverService {
         if let base { lastSnapshot = (base.seq, String((base.generatedAt ?? "").prefix(10))) }
         logger.info("rebuilding world/ from \(base.map { "the snapshot at seq \($0.seq) and the log after it" } ?? "the log") (\(reason))")
         let replayed = try replay(after: world.seq, label: "rebuild")
+        // The log thins heartbeats; the lastSeen they gave is kept beside it.
+        ThinnedHeartbeats.read(root.thinnedHeartbeats)?.restore(into: world)
+        thinnedOnDisk = ThinnedHeartbeats(of: world)
         if noteFailures(store.replaceAll(with: world)) { try writeCheckpoint() }
         let seconds = (MonotonicTime.now() - started).milliseconds / 1000
         logger.info("rebuilt world/ from \(base.map { "the snapshot at seq \($0.seq) and " } ?? "")\(replayed) events in \(String(format2: seconds)) s: \(world.resourceCount) resources")

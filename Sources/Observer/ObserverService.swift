@@ -53,6 +53,8 @@ public final class ObserverService: Service {
     /// When each node's last heartbeat was logged (seconds since the epoch): another within
     /// `heartbeatInterval` only moves `lastSeen`.
     private var heartbeatLogged: [Subject: Int64] = [:]
+    /// What `state/thinned_heartbeats.json` says now.
+    var thinnedOnDisk = ThinnedHeartbeats()
     static let heartbeatInterval: Int64 = 60
     /// The de-duplication window's event count (SPEC §4.1); smaller in tests of retention.
     var windowMinKeys = SeenEvents.minKeys
@@ -229,6 +231,15 @@ public final class ObserverService: Service {
         checkpointSeq = seq
     }
 
+    /// `state/thinned_heartbeats.json`, when it would say something new: before the world
+    /// files that show it.
+    func saveThinnedHeartbeats() throws(SystemError) {
+        let now = ThinnedHeartbeats(of: world)
+        guard now != thinnedOnDisk else { return }
+        try now.write(root.thinnedHeartbeats)
+        thinnedOnDisk = now
+    }
+
     // MARK: Batches
 
     private func enqueue(_ events: [WatchEvent]) {
@@ -403,6 +414,7 @@ public final class ObserverService: Service {
             // the logged one first, so a crash in between cannot pass the newer one off as folded.
             try writeCheckpoint(seq: checkpointSeq)
         }
+        try saveThinnedHeartbeats()
         let retrying = !unwritten.isEmpty || indexFailing
         var worldWhole = true
         if !logged.isEmpty || !thinned.isEmpty || retrying {

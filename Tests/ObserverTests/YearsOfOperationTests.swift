@@ -167,13 +167,20 @@ final class YearsFixture: ServiceFixture {
         fixture.observer.writeSnapshot()
         let snapshot = try #require(fixture.snapshots.first.flatMap { WorldSnapshot.read($0.path) })
         #expect(snapshot.resources.first { $0.subject.kind == "node" }?.resource.lastSeen == time(0))
-        // A rebuild knows only the log: lastSeen goes back to the logged heartbeat (documented).
+        // A rebuild (the checkpoint deleted) gives world/ the same bytes: the log's fold, then
+        // the lastSeen state/thinned_heartbeats.json keeps.
+        let before = fixture.worldBytes()
         try fixture.restart(removing: [fixture.root.observerCheckpoint])
-        #expect(WorldResource.read(fixture.root.worldFile(Subject(kind: "node", name: "nas")))?.1.lastSeen == time(0))
+        #expect(fixture.worldBytes() == before)
+        #expect(WorldResource.read(fixture.root.worldFile(Subject(kind: "node", name: "nas")))?.1.lastSeen == time(5))
         // Any logged event about the node makes the log speak for it again.
         fixture.drop("resource.observed", "node/nas", data: #"{"os":"linux"}"#, time: time(9))
         #expect(try fixture.turn { fixture.seq == 2 })
         #expect(Checkpoint.read(fixture.root.observerCheckpoint)?.loggedLastSeen == [:])
+        let spoken = fixture.worldBytes()
+        try fixture.restart(removing: [fixture.root.observerCheckpoint])
+        #expect(fixture.worldBytes() == spoken)
+        #expect(WorldResource.read(fixture.root.worldFile(Subject(kind: "node", name: "nas")))?.1.lastSeen == time(9))
     }
 
     @Test func takenFilesGoToTheProcessedFolderAndAreSweptWhenIdle() throws {
