@@ -61,12 +61,12 @@ public final class ObserverService: Service {
     var lastSpaceCheck: MonotonicTime?
     var spaceTimer: LoopTimer?
     var publishStatus: () -> Void = {}
-    private var watches: [DirectoryWatch] = []
+    var watches: [DirectoryWatch] = []
     /// `inbox/` and `audit/`, open for the service's life.
     private var folders: [DropFolder] = []
     var queue: [String] = []
     private var queued: Set<String> = []
-    private var batchScheduled = false
+    var batchScheduled = false
     /// Files that did not parse but were still changing: looked at again once quiet.
     private var settling: Set<String> = []
     private var settleTimer: LoopTimer?
@@ -83,6 +83,10 @@ public final class ObserverService: Service {
     /// are written the checkpoint stays where it was, so a restart folds them again.
     var unwritten: Set<Subject> = []
     private var indexFailing = false
+    /// The fold in memory is ahead of `world/` (ObserverService+WorldFlush.swift).
+    var worldBehind = false
+    var lastFlush: MonotonicTime?
+    var flushCheckScheduled = false
     public internal(set) var failure: Error?
     /// The log has one writer.
     public var runsAlone: Bool { true }
@@ -150,6 +154,9 @@ public final class ObserverService: Service {
         sweepTimer?.cancel()
         spaceTimer?.cancel()
         for watch in watches { watch.close() }
+        if worldBehind, failure == nil {
+            do { try flushWorld() } catch { logger.error("could not write the checkpoint: \(error)") }
+        }
         sweeper?.stop()
         sweeper = nil
         for folder in folders { folder.close() }
@@ -173,7 +180,7 @@ public final class ObserverService: Service {
                 world.restoreLoggedLastSeen(checkpoint.loggedLastSeen)
                 checkpointSeq = checkpoint.seq
                 let replayed = try replay(after: checkpoint.seq, label: "catching up")
-                if replayed > 0 { try saveWorld(world.takeDirty()) }
+                if replayed > 0 { try flushWorld() }
                 return
             } else {
                 reason = "world/ is not readable as written"
@@ -201,12 +208,6 @@ public final class ObserverService: Service {
         }
         if label != "rebuild" { logger.info("\(label): folded \(done) events logged after the checkpoint") }
         return done
-    }
-
-    /// Writes the world files of `subjects` (and those that failed before), then the
-    /// checkpoint if the world on disk is now whole.
-    func saveWorld(_ subjects: Set<Subject>) throws(SystemError) {
-        if noteFailures(store.write(world, subjects: subjects.union(unwritten))) { try writeCheckpoint() }
     }
 
     /// Remembers what could not be written; true when everything was.
@@ -248,7 +249,10 @@ public final class ObserverService: Service {
         reactor.runSoon { [unowned self] in
             batchScheduled = false
             // The disk guard: at most one statvfs a second; the files wait in their folders.
-            guard spaceAllowsIngest() else { return }
+            guard spaceAllowsIngest() else {
+                flushWhenIdle()
+                return
+            }
             let paths = Array(queue.prefix(Self.maxBatch))
             let count: Int
             do {
@@ -387,10 +391,11 @@ public final class ObserverService: Service {
             }
         }
 
-        // 3. The world, as soon as the lines are in the log: that is the latency a watcher
-        //    of world/ sees. Ahead of the checkpoint it is harmless (replay is idempotent);
-        //    ahead of the fdatasync only a power cut could tell, and after a reboot the world
-        //    is rebuilt from the log while the batch's files are still in the inbox.
+        // 3. The fold, in memory; the files when nothing else waits (that is the latency a
+        //    watcher of world/ sees) or the burst has kept them behind for `flushInterval`.
+        //    Ahead of the checkpoint the world is harmless (replay is idempotent); ahead of
+        //    the fdatasync only a power cut could tell, and after a reboot the world is rebuilt
+        //    from the log while the batch's files are still in the inbox.
         var next = 0
         for (before, subject, time) in thinned {
             while next < before { world.apply(logged[next]); next += 1 }
@@ -403,10 +408,9 @@ public final class ObserverService: Service {
             try writeCheckpoint(seq: checkpointSeq)
         }
         let retrying = !unwritten.isEmpty || indexFailing
-        var worldWhole = true
-        if !logged.isEmpty || !thinned.isEmpty || retrying {
-            worldWhole = noteFailures(store.write(world, subjects: world.takeDirty().union(unwritten)))
-        }
+        if !logged.isEmpty || !thinned.isEmpty || retrying { worldBehind = true }
+        let flushing = flushDue(moreQueued: queue.count > consumed)
+        let worldWhole = flushing && writeWorldFiles()
 
         // 4. The group commit (one fdatasync), then the inbox (one folder fsync), then the
         //    checkpoint, which promises that no file of this batch is left to take. A taken
@@ -417,8 +421,8 @@ public final class ObserverService: Service {
         }
         for folder in folders where touched.contains(ObjectIdentifier(folder)) { try folder.sync() }
         if !refused.isEmpty || !refusedLines.isEmpty { try AtomicFile.syncFolder(root.rejected) }
-        if (!logged.isEmpty || retrying) && worldWhole { try writeCheckpoint() }
-
+        if worldWhole && (checkpointSeq < log.lastSeq || retrying) { try writeCheckpoint() }
+        flushWhenIdle()
 
         let elapsed = MonotonicTime.now() - started
         status.record(accepted: logged.count, rejected: refused.count + refusedLines.count, at: now, duration: elapsed)
