@@ -17,41 +17,67 @@ extension ObserverService {
     /// How long a sustained burst may keep `world/` behind the log.
     static let flushInterval = Duration.milliseconds(200)
 
-    /// Whether to write the world inside the batch in hand: nothing else is waiting (the
-    /// queue holds only this batch's files and no watch has unread events), or the burst has
-    /// kept the world behind for `flushInterval`.
-    func flushDue(moreQueued: Bool) -> Bool {
+    /// Whether to write the world inside the batch in hand: nothing more is waiting (`more`:
+    /// the queue holds more than this batch's files, or a watch has unread events), or the
+    /// burst has kept the world behind for `flushInterval`.
+    func flushDue(more: Bool) -> Bool {
         guard worldBehind else { return false }
-        if let lastFlush, MonotonicTime.now() - lastFlush >= Self.flushInterval { return true }
-        return !moreQueued && !DirectoryWatch.anyPending(watches)
+        if !more { return true }
+        guard let lastFlush else { return true }
+        return MonotonicTime.now() - lastFlush >= Self.flushInterval
     }
 
-    /// Writes every resource changed since the last flush (and those that failed before) and
-    /// the index; true when all were written.
-    func writeWorldFiles() -> Bool {
+    /// The bytes of every resource changed since the last flush (and of those that failed
+    /// before) and of the index: the world as it is now, to be written by the commit thread.
+    func prepareWorldWrite() -> WorldStore.Writes {
         worldBehind = false
         lastFlush = MonotonicTime.now()
-        return noteFailures(store.write(world, subjects: world.takeDirty().union(unwritten)))
+        return store.prepare(world, subjects: world.takeDirty().union(unwritten))
+    }
+
+    /// Writes them on this thread (the commit thread idle); true when all were written.
+    func writeWorldFiles() -> Bool {
+        let seq = log.lastSeq
+        guard noteFailures(store.perform(prepareWorldWrite())) else { return false }
+        worldOnDisk = seq
+        return true
+    }
+
+    /// The checkpoint moved as far as it may: to the last whole world write, and no further
+    /// than the batches whose files the commit thread has moved.
+    func advanceCheckpoint() throws(SystemError) {
+        let covered = min(worldOnDisk, commitThread.isBusy ? commitThread.through : log.lastSeq)
+        if covered > checkpointSeq { try writeCheckpoint(seq: covered) }
     }
 
     /// Writes the world and then the checkpoint, if the world on disk is whole. Only once the
-    /// log is durable up to its end (every batch's `fdatasync` precedes its return).
+    /// log is durable up to its end (every batch's `fdatasync` precedes its return) and the
+    /// commit thread has moved every taken file.
     func flushWorld() throws(SystemError) {
+        try commitThread.wait()
         if writeWorldFiles() { try writeCheckpoint() }
     }
 
-    /// After a batch that left the world behind: on the loop's next turn — once its watches
-    /// have been read — the world is written unless another batch is on its way.
-    func flushWhenIdle() {
-        guard worldBehind, !flushCheckScheduled else { return }
-        flushCheckScheduled = true
+    /// Once nothing is waiting: the commit thread's job finished, the world written if it is behind,
+    /// and the checkpoint moved to the log's end.
+    func catchUp() throws(SystemError) {
+        try commitThread.wait()
+        if worldBehind { _ = writeWorldFiles() }
+        try advanceCheckpoint()
+    }
+
+    /// After a batch that left the world or the checkpoint behind: on the loop's next turn —
+    /// once its watches have been read — catches up unless another batch is on its way.
+    func catchUpWhenIdle() {
+        guard worldBehind || commitThread.isBusy, !catchUpScheduled else { return }
+        catchUpScheduled = true
         reactor.runSoon { [unowned self] in
-            flushCheckScheduled = false
-            guard worldBehind, !batchScheduled else { return }  // that batch flushes or comes back here
+            catchUpScheduled = false
+            guard worldBehind || commitThread.isBusy, !batchScheduled else { return }  // that batch comes back here
             do {
-                try flushWorld()
+                try catchUp()
             } catch {
-                logger.error("could not write the checkpoint, stopping: \(error)")
+                logger.error("could not move taken files or write the checkpoint, stopping: \(error)")
                 failure = error
                 reactor.stop()
             }

@@ -40,7 +40,7 @@ public final class ObserverService: Service {
     var world = World()
     /// The (source, id) of every event in the de-duplication window.
     var seen = SeenEvents()
-    var store: WorldStore
+    let store: WorldStore
     private let rejected: RejectedFolder
     var reactor: Reactor!
     let retentionDays: Int
@@ -76,17 +76,21 @@ public final class ObserverService: Service {
     var status = ObserverStatus()
     /// Empties the folders' `.done/` while the loop is idle (`sweepDelay` after the last batch).
     private var sweeper: ProcessedSweeper?
+    /// A committed batch's file work, done while the next batch is read.
+    let commitThread: CommitThread
     private var sweepTimer: LoopTimer?
     static let sweepDelay = Duration.seconds(1)
     private var lastBusy: MonotonicTime?
     /// Resources whose file could not be written: retried with every batch, and until they
     /// are written the checkpoint stays where it was, so a restart folds them again.
     var unwritten: Set<Subject> = []
-    private var indexFailing = false
+    var indexFailing = false
     /// The fold in memory is ahead of `world/` (ObserverService+WorldFlush.swift).
     var worldBehind = false
     var lastFlush: MonotonicTime?
-    var flushCheckScheduled = false
+    /// The seq the last whole write of `world/` was of: the checkpoint goes no further.
+    var worldOnDisk = 0
+    var catchUpScheduled = false
     public internal(set) var failure: Error?
     /// The log has one writer.
     public var runsAlone: Bool { true }
@@ -99,6 +103,7 @@ public final class ObserverService: Service {
         retentionDays = configuration.retentionDays
         snapshotEvents = configuration.snapshotEvents
         minFreeMB = configuration.minFreeMB
+        commitThread = CommitThread(store: store) { [logger] line in logger.warning(line) }
     }
 
     public func onStatusChange(_ publish: @escaping () -> Void) { publishStatus = publish }
@@ -117,6 +122,10 @@ public final class ObserverService: Service {
         ]
         sweeper = try ProcessedSweeper(processedFolders: folders.map(\.processed))
         try sweeper?.start()
+        commitThread.onWorldWritten = { [unowned self] failures, seq in
+            if noteFailures(failures) { worldOnDisk = max(worldOnDisk, seq) }
+        }
+        try commitThread.start()
         sweepTimer = reactor.timer { [unowned self] in
             // Rearmed here rather than on every batch: a burst costs no timer syscalls.
             if let lastBusy, MonotonicTime.now() - lastBusy < Self.sweepDelay {
@@ -132,6 +141,7 @@ public final class ObserverService: Service {
         logger.info("de-duplication window: \(seen.count) event keys from the log in \(String(format2: (MonotonicTime.now() - loading).milliseconds)) ms")
         removeSnapshotTemporaries()  // a snapshot write cut short
         try recoverWorld()
+        worldOnDisk = checkpointSeq  // a checkpoint is written only over a whole world
         noteSnapshotsOnDisk()
         status.snapshotSeq = lastSnapshot?.seq
         applyRetention()
@@ -154,9 +164,10 @@ public final class ObserverService: Service {
         sweepTimer?.cancel()
         spaceTimer?.cancel()
         for watch in watches { watch.close() }
-        if worldBehind, failure == nil {
-            do { try flushWorld() } catch { logger.error("could not write the checkpoint: \(error)") }
+        if failure == nil {
+            do { try catchUp() } catch { logger.error("could not write the checkpoint: \(error)") }
         }
+        commitThread.stop()
         sweeper?.stop()
         sweeper = nil
         for folder in folders { folder.close() }
@@ -196,11 +207,7 @@ public final class ObserverService: Service {
         guard total > 0 else { return 0 }
         var done = 0
         try log.forEachLine(after: seq) { line, lineSeq in
-            // The fast path for lines as the observer writes them; anything else is parsed whole.
-            if let fields = LogLineFields.scan(line), fields.seq == lineSeq, world.applyFields(fields, in: line) {
-            } else if let event = LoggedEvent(line: line) {
-                world.apply(event)
-            } else {
+            guard world.apply(line: line, seq: lineSeq, orElse: { LoggedEvent(line: line) }) else {
                 throw LogError(.notAnEvent, "\(log.folder): a line that is not a log event at seq \(lineSeq)")
             }
             done += 1
@@ -250,7 +257,7 @@ public final class ObserverService: Service {
             batchScheduled = false
             // The disk guard: at most one statvfs a second; the files wait in their folders.
             guard spaceAllowsIngest() else {
-                flushWhenIdle()
+                catchUpWhenIdle()
                 return
             }
             let paths = Array(queue.prefix(Self.maxBatch))
@@ -364,11 +371,14 @@ public final class ObserverService: Service {
         // 2. The log, written (durable in step 4): from here on the events are accepted.
         let firstSeq = log.lastSeq + 1
         var lines: [UInt8] = []
+        var lineEnds: [Int] = []  // each line's end, its newline excluded
         var logged: [LoggedEvent] = []
         logged.reserveCapacity(accepted.count)
+        lineEnds.reserveCapacity(accepted.count)
         for (offset, item) in accepted.enumerated() {
             let event = item.logged(seq: firstSeq + offset, receivedAt: receivedAt)
             lines.append(contentsOf: event.line)
+            lineEnds.append(lines.count - 1)
             logged.append(event)
         }
         if !logged.isEmpty { try log.append(lines, firstSeq: firstSeq, count: logged.count, day: now.day) }
@@ -397,11 +407,23 @@ public final class ObserverService: Service {
         //    the fdatasync only a power cut could tell, and after a reboot the world is rebuilt
         //    from the log while the batch's files are still in the inbox.
         var next = 0
-        for (before, subject, time) in thinned {
-            while next < before { world.apply(logged[next]); next += 1 }
-            _ = world.applyThinnedHeartbeat(subject, time: time)
+        lines.withUnsafeBufferPointer { lines in
+            func fold(through end: Int) {
+                while next < end {
+                    let start = next == 0 ? 0 : lineEnds[next - 1] + 1
+                    _ = world.apply(line: UnsafeBufferPointer(rebasing: lines[start..<lineEnds[next]]), seq: logged[next].seq) { logged[next] }
+                    next += 1
+                }
+            }
+            for (before, subject, time) in thinned {
+                fold(through: before)
+                _ = world.applyThinnedHeartbeat(subject, time: time)
+            }
+            fold(through: logged.count)
         }
-        while next < logged.count { world.apply(logged[next]); next += 1 }
+        // More to take right after this batch: the world waits (up to `flushInterval`) and the
+        // files are moved on the commit thread while the next batch is read.
+        let more = queue.count > consumed || DirectoryWatch.anyPending(watches)
         if world.takeLoggedLastSeenGrew() {
             // A node's file is about to say a lastSeen the log does not: the checkpoint learns
             // the logged one first, so a crash in between cannot pass the newer one off as folded.
@@ -409,20 +431,32 @@ public final class ObserverService: Service {
         }
         let retrying = !unwritten.isEmpty || indexFailing
         if !logged.isEmpty || !thinned.isEmpty || retrying { worldBehind = true }
-        let flushing = flushDue(moreQueued: queue.count > consumed)
-        let worldWhole = flushing && writeWorldFiles()
-
-        // 4. The group commit (one fdatasync), then the inbox (one folder fsync), then the
-        //    checkpoint, which promises that no file of this batch is left to take. A taken
-        //    file is renamed into `.done/`, not unlinked: the sweeper removes it when idle.
-        if !logged.isEmpty { try log.sync() }
-        for (folder, name) in taken where !folder.retire(name) && Errno.current != .noSuchFile {
-            logger.warning("could not remove \(folder.path)/\(name): \(Errno.current)")
+        var job = CommitThread.Job(files: taken, folders: folders.filter { touched.contains(ObjectIdentifier($0)) })
+        if flushDue(more: more) {
+            try commitThread.wait()  // the write before this one lands first, and its failures are known
+            if more {
+                job.world = prepareWorldWrite()  // written on the commit thread
+                job.worldSeq = log.lastSeq
+            } else {
+                _ = writeWorldFiles()
+            }
         }
-        for folder in folders where touched.contains(ObjectIdentifier(folder)) { try folder.sync() }
+
+        // 4. The group commit (one fdatasync), then the files out of the inbox (one folder
+        //    fsync), then the checkpoint, which promises that no file of a batch it covers is
+        //    left to take. A taken file is renamed into `.done/`, not unlinked: the sweeper
+        //    removes it when idle. With more to take, the renames (and a world write that is
+        //    due) run on the commit thread, and the checkpoint covers only what it has finished.
+        if !logged.isEmpty { try log.sync() }
+        if job.isEmpty {
+        } else if more {
+            try commitThread.hand(job, through: log.lastSeq)
+        } else {
+            try commitThread.runHere(job, through: log.lastSeq)
+        }
         if !refused.isEmpty || !refusedLines.isEmpty { try AtomicFile.syncFolder(root.rejected) }
-        if worldWhole && (checkpointSeq < log.lastSeq || retrying) { try writeCheckpoint() }
-        flushWhenIdle()
+        try advanceCheckpoint()
+        catchUpWhenIdle()
 
         let elapsed = MonotonicTime.now() - started
         status.record(accepted: logged.count, rejected: refused.count + refusedLines.count, at: now, duration: elapsed)

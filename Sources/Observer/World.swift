@@ -149,6 +149,16 @@ final class World {
         }
     }
 
+    /// Folds one log line: from its fields when it is in the form the observer writes (no
+    /// JSON tree, no second encoding of `data`), otherwise the event `parsed` gives; false when
+    /// that is nil. What a batch and a rebuild both do, so they cannot fold differently.
+    func apply(line: UnsafeBufferPointer<UInt8>, seq: Int, orElse parsed: () -> LoggedEvent?) -> Bool {
+        if let fields = LogLineFields.scan(line), fields.seq == seq, applyFields(fields, in: line) { return true }
+        guard let event = parsed() else { return false }
+        apply(event)
+        return true
+    }
+
     /// The fold of a line read by `LogLineFields` (a rebuild's fast path), for the types that
     /// need no more than its fields and `data`'s bytes; false for the others (snapshots,
     /// actions), which the caller folds from the parsed line. The same result as `apply`.
