@@ -135,12 +135,29 @@ public final class ObserverService: Service {
             }
         }
         sweepTimer?.schedule(after: Self.sweepDelay)  // what a crash left there: logged, so swept
-        let loading = MonotonicTime.now()
-        seen = try SeenEvents.load(from: root.events, lastSeq: log.lastSeq, today: SeenEvents.day(of: .now()), minKeys: windowMinKeys)
-        Memory.returnFreedPages()  // the smaller rings the window grew out of
-        logger.info("de-duplication window: \(seen.count) event keys from the log in \(String(format2: (MonotonicTime.now() - loading).milliseconds)) ms")
+        // The window is read back on a second thread while the world is recovered: both only
+        // read the log (its torn tail is already cut), and a rebuild takes seconds.
+        var loaded: Result<(SeenEvents, Duration), SystemError>?
+        let window = HelperThread { [events = root.events, lastSeq = log.lastSeq, minKeys = windowMinKeys] in
+            let loading = MonotonicTime.now()
+            loaded = Result { () throws(SystemError) in
+                (try SeenEvents.load(from: events, lastSeq: lastSeq, today: SeenEvents.day(of: .now()), minKeys: minKeys),
+                 MonotonicTime.now() - loading)
+            }
+        }
+        window.start()
         removeSnapshotTemporaries()  // a snapshot write cut short
-        try recoverWorld()
+        do {
+            try recoverWorld()
+        } catch {
+            window.join()
+            throw error
+        }
+        window.join()
+        let (keys, took) = try loaded!.get()
+        seen = keys
+        Memory.returnFreedPages()  // the smaller rings the window grew out of
+        logger.info("de-duplication window: \(seen.count) event keys from the log in \(String(format2: took.milliseconds)) ms (beside the world's recovery)")
         worldOnDisk = checkpointSeq  // a checkpoint is written only over a whole world
         noteSnapshotsOnDisk()
         status.snapshotSeq = lastSnapshot?.seq
