@@ -31,7 +31,9 @@ extension ObserverService {
         world = base.map(World.init) ?? World()
         if let base { lastSnapshot = (base.seq, String((base.generatedAt ?? "").prefix(10))) }
         logger.info("rebuilding world/ from \(base.map { "the snapshot at seq \($0.seq) and the log after it" } ?? "the log") (\(reason))")
+        world.tracksChanges = false  // every resource is written below
         let replayed = try replay(after: world.seq, label: "rebuild")
+        world.tracksChanges = true
         if noteFailures(store.replaceAll(with: world)) { try writeCheckpoint() }
         let seconds = (MonotonicTime.now() - started).milliseconds / 1000
         logger.info("rebuilt world/ from \(base.map { "the snapshot at seq \($0.seq) and " } ?? "")\(replayed) events in \(String(format2: seconds)) s: \(world.resourceCount) resources")
