@@ -14,9 +14,11 @@ import HomelabCore
 ///    event whose (source, id) the log already holds is a duplicate (`SeenEvents`);
 /// 2. number the accepted events (gap-free seq, one `receivedAt` for the batch) and append
 ///    their lines to the log in one `write` — from here on they are accepted;
-/// 3. fold them into `world/` (each changed resource written once);
-/// 4. one `fdatasync` of the log, then unlink their inbox files, one `fsync` of `inbox/`, and
-///    write the checkpoint. An inbox file is removed only once its line is durable.
+/// 3. fold them into the world in memory; `world/` is written coalesced (at once when nothing
+///    else waits, every `flushInterval` under a burst: ObserverService+WorldFlush.swift);
+/// 4. one `fdatasync` of the log, then move their inbox files into `.done/`, one `fsync` of
+///    each folder (on the `CommitThread` while more files wait), and write the checkpoint. An
+///    inbox file leaves the inbox only once its line is durable.
 ///
 /// A `kill -9` after 2 leaves inbox files whose lines are already in the log: the next start
 /// takes them as duplicates, since the window of logged keys is read back from the log.
