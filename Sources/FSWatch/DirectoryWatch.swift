@@ -113,6 +113,14 @@ public final class DirectoryWatch {
         buffer.deallocate()
     }
 
+    /// Whether any of `watches` has kernel events not yet read — how a consumer that batches
+    /// its writes tells "idle" from "more is on its way" without waiting for the loop's next
+    /// turn. One call for all of them. The corresponding C function is `poll`.
+    public static func anyPending(_ watches: [DirectoryWatch]) -> Bool {
+        var fds = watches.filter { $0.token != nil }.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+        return !fds.isEmpty && poll(&fds, nfds_t(fds.count), 0) > 0
+    }
+
     /// Stops watching; the reactor closes the inotify descriptor.
     public func close() {
         guard let token else { return }

@@ -21,7 +21,12 @@ extension FileContents {
     /// regular file costs open, read, close: its type is only asked (fstat) when the read
     /// looks odd.
     public static func readUntrusted(_ name: String, in folder: Int32 = AT_FDCWD, limit: Int) -> Outcome {
-        let raw = openat(folder, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        // O_NOATIME: a dropped file is read once, and the atime update it would make was ~7% of
+        // the observer's time in a backlog. Only its owner (or root) may ask for it: EPERM
+        // otherwise, and then the file is opened as usual.
+        let flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC
+        var raw = openat(folder, name, flags | noAccessTime)
+        if raw < 0 && errno == EPERM { raw = openat(folder, name, flags) }
         if raw < 0 {
             let errno = Errno.current
             switch errno.rawValue {
@@ -57,6 +62,9 @@ extension FileContents {
             return .bytes(bytes)
         }
     }
+
+    /// `O_NOATIME` (Linux; the Glibc module leaves out what needs `_GNU_SOURCE`).
+    private static let noAccessTime: Int32 = 0o1_000_000
 
     /// The refusal for a descriptor that is not a regular file; nil when it is one.
     private static func notRegular(_ fd: Int32) -> Outcome? {

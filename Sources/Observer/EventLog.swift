@@ -151,7 +151,7 @@ final class EventLog {
                     let end = kept + n
                     var lineStart = 0
                     try buffer.withUnsafeBufferPointer { bytes in
-                        while let newline = bytes[lineStart..<end].firstIndex(of: 0x0A) {
+                        while let newline = EventLogFiles.newline(in: bytes, from: lineStart, to: end) {
                             let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<newline])
                             lineStart = newline + 1
                             guard let lineSeq = LogLineFields.seqOf(line) ?? LoggedEvent(line: line)?.seq else {

@@ -101,7 +101,7 @@ extension ObserverService {
             try log.sync()
             seen.insert(SeenEvents.key(source: line.source, id: line.id), day: SeenEvents.day(of: now))
             world.apply(line)
-            try saveWorld(world.takeDirty())
+            try flushWorld()
             status.record(accepted: 1, rejected: 0, at: now, duration: .zero)
         } catch {
             logger.error("could not log \(type), stopping: \(error)")

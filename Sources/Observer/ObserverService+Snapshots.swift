@@ -31,7 +31,9 @@ extension ObserverService {
         world = base.map(World.init) ?? World()
         if let base { lastSnapshot = (base.seq, String((base.generatedAt ?? "").prefix(10))) }
         logger.info("rebuilding world/ from \(base.map { "the snapshot at seq \($0.seq) and the log after it" } ?? "the log") (\(reason))")
+        world.tracksChanges = false  // every resource is written below
         let replayed = try replay(after: world.seq, label: "rebuild")
+        world.tracksChanges = true
         // The log thins heartbeats; the lastSeen they gave is kept beside it.
         ThinnedHeartbeats.read(root.thinnedHeartbeats)?.restore(into: world)
         thinnedOnDisk = ThinnedHeartbeats(of: world)

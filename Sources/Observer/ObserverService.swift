@@ -14,9 +14,11 @@ import HomelabCore
 ///    event whose (source, id) the log already holds is a duplicate (`SeenEvents`);
 /// 2. number the accepted events (gap-free seq, one `receivedAt` for the batch) and append
 ///    their lines to the log in one `write` — from here on they are accepted;
-/// 3. fold them into `world/` (each changed resource written once);
-/// 4. one `fdatasync` of the log, then unlink their inbox files, one `fsync` of `inbox/`, and
-///    write the checkpoint. An inbox file is removed only once its line is durable.
+/// 3. fold them into the world in memory; `world/` is written coalesced (at once when nothing
+///    else waits, every `flushInterval` under a burst: ObserverService+WorldFlush.swift);
+/// 4. one `fdatasync` of the log, then move their inbox files into `.done/`, one `fsync` of
+///    each folder (on the `CommitThread` while more files wait), and write the checkpoint. An
+///    inbox file leaves the inbox only once its line is durable.
 ///
 /// A `kill -9` after 2 leaves inbox files whose lines are already in the log: the next start
 /// takes them as duplicates, since the window of logged keys is read back from the log.
@@ -40,7 +42,7 @@ public final class ObserverService: Service {
     var world = World()
     /// The (source, id) of every event in the de-duplication window.
     var seen = SeenEvents()
-    var store: WorldStore
+    let store: WorldStore
     private let rejected: RejectedFolder
     var reactor: Reactor!
     let retentionDays: Int
@@ -63,12 +65,12 @@ public final class ObserverService: Service {
     var lastSpaceCheck: MonotonicTime?
     var spaceTimer: LoopTimer?
     var publishStatus: () -> Void = {}
-    private var watches: [DirectoryWatch] = []
+    var watches: [DirectoryWatch] = []
     /// `inbox/` and `audit/`, open for the service's life.
     private var folders: [DropFolder] = []
     var queue: [String] = []
     private var queued: Set<String> = []
-    private var batchScheduled = false
+    var batchScheduled = false
     /// Files that did not parse but were still changing: looked at again once quiet.
     private var settling: Set<String> = []
     private var settleTimer: LoopTimer?
@@ -78,13 +80,21 @@ public final class ObserverService: Service {
     var status = ObserverStatus()
     /// Empties the folders' `.done/` while the loop is idle (`sweepDelay` after the last batch).
     private var sweeper: ProcessedSweeper?
+    /// A committed batch's file work, done while the next batch is read.
+    let commitThread: CommitThread
     private var sweepTimer: LoopTimer?
     static let sweepDelay = Duration.seconds(1)
     private var lastBusy: MonotonicTime?
     /// Resources whose file could not be written: retried with every batch, and until they
     /// are written the checkpoint stays where it was, so a restart folds them again.
     var unwritten: Set<Subject> = []
-    private var indexFailing = false
+    var indexFailing = false
+    /// The fold in memory is ahead of `world/` (ObserverService+WorldFlush.swift).
+    var worldBehind = false
+    var lastFlush: MonotonicTime?
+    /// The seq the last whole write of `world/` was of: the checkpoint goes no further.
+    var worldOnDisk = 0
+    var catchUpScheduled = false
     public internal(set) var failure: Error?
     /// The log has one writer.
     public var runsAlone: Bool { true }
@@ -97,6 +107,7 @@ public final class ObserverService: Service {
         retentionDays = configuration.retentionDays
         snapshotEvents = configuration.snapshotEvents
         minFreeMB = configuration.minFreeMB
+        commitThread = CommitThread(store: store) { [logger] line in logger.warning(line) }
     }
 
     public func onStatusChange(_ publish: @escaping () -> Void) { publishStatus = publish }
@@ -115,6 +126,10 @@ public final class ObserverService: Service {
         ]
         sweeper = try ProcessedSweeper(processedFolders: folders.map(\.processed))
         try sweeper?.start()
+        commitThread.onWorldWritten = { [unowned self] failures, seq in
+            if noteFailures(failures) { worldOnDisk = max(worldOnDisk, seq) }
+        }
+        try commitThread.start()
         sweepTimer = reactor.timer { [unowned self] in
             // Rearmed here rather than on every batch: a burst costs no timer syscalls.
             if let lastBusy, MonotonicTime.now() - lastBusy < Self.sweepDelay {
@@ -124,12 +139,30 @@ public final class ObserverService: Service {
             }
         }
         sweepTimer?.schedule(after: Self.sweepDelay)  // what a crash left there: logged, so swept
-        let loading = MonotonicTime.now()
-        seen = try SeenEvents.load(from: root.events, lastSeq: log.lastSeq, today: SeenEvents.day(of: .now()), minKeys: windowMinKeys)
-        Memory.returnFreedPages()  // the smaller rings the window grew out of
-        logger.info("de-duplication window: \(seen.count) event keys from the log in \(String(format2: (MonotonicTime.now() - loading).milliseconds)) ms")
+        // The window is read back on a second thread while the world is recovered: both only
+        // read the log (its torn tail is already cut), and a rebuild takes seconds.
+        var loaded: Result<(SeenEvents, Duration), SystemError>?
+        let window = HelperThread { [events = root.events, lastSeq = log.lastSeq, minKeys = windowMinKeys] in
+            let loading = MonotonicTime.now()
+            loaded = Result { () throws(SystemError) in
+                (try SeenEvents.load(from: events, lastSeq: lastSeq, today: SeenEvents.day(of: .now()), minKeys: minKeys),
+                 MonotonicTime.now() - loading)
+            }
+        }
+        window.start()
         removeSnapshotTemporaries()  // a snapshot write cut short
-        try recoverWorld()
+        do {
+            try recoverWorld()
+        } catch {
+            window.join()
+            throw error
+        }
+        window.join()
+        let (keys, took) = try loaded!.get()
+        seen = keys
+        Memory.returnFreedPages()  // the smaller rings the window grew out of
+        logger.info("de-duplication window: \(seen.count) event keys from the log in \(String(format2: took.milliseconds)) ms (beside the world's recovery)")
+        worldOnDisk = checkpointSeq  // a checkpoint is written only over a whole world
         noteSnapshotsOnDisk()
         status.snapshotSeq = lastSnapshot?.seq
         applyRetention()
@@ -153,6 +186,10 @@ public final class ObserverService: Service {
         sweepTimer?.cancel()
         spaceTimer?.cancel()
         for watch in watches { watch.close() }
+        if failure == nil {
+            do { try catchUp() } catch { logger.error("could not write the checkpoint: \(error)") }
+        }
+        commitThread.stop()
         sweeper?.stop()
         sweeper = nil
         for folder in folders { folder.close() }
@@ -176,7 +213,7 @@ public final class ObserverService: Service {
                 world.restoreLoggedLastSeen(checkpoint.loggedLastSeen)
                 checkpointSeq = checkpoint.seq
                 let replayed = try replay(after: checkpoint.seq, label: "catching up")
-                if replayed > 0 { try saveWorld(world.takeDirty()) }
+                if replayed > 0 { try flushWorld() }
                 return
             } else {
                 reason = "world/ is not readable as written"
@@ -192,11 +229,7 @@ public final class ObserverService: Service {
         guard total > 0 else { return 0 }
         var done = 0
         try log.forEachLine(after: seq) { line, lineSeq in
-            // The fast path for lines as the observer writes them; anything else is parsed whole.
-            if let fields = LogLineFields.scan(line), fields.seq == lineSeq, world.applyFields(fields, in: line) {
-            } else if let event = LoggedEvent(line: line) {
-                world.apply(event)
-            } else {
+            guard world.apply(line: line, seq: lineSeq, orElse: { LoggedEvent(line: line) }) else {
                 throw LogError(.notAnEvent, "\(log.folder): a line that is not a log event at seq \(lineSeq)")
             }
             done += 1
@@ -204,12 +237,6 @@ public final class ObserverService: Service {
         }
         if label != "rebuild" { logger.info("\(label): folded \(done) events logged after the checkpoint") }
         return done
-    }
-
-    /// Writes the world files of `subjects` (and those that failed before), then the
-    /// checkpoint if the world on disk is now whole.
-    func saveWorld(_ subjects: Set<Subject>) throws(SystemError) {
-        if noteFailures(store.write(world, subjects: subjects.union(unwritten))) { try writeCheckpoint() }
     }
 
     /// Remembers what could not be written; true when everything was.
@@ -260,7 +287,10 @@ public final class ObserverService: Service {
         reactor.runSoon { [unowned self] in
             batchScheduled = false
             // The disk guard: at most one statvfs a second; the files wait in their folders.
-            guard spaceAllowsIngest() else { return }
+            guard spaceAllowsIngest() else {
+                catchUpWhenIdle()
+                return
+            }
             let paths = Array(queue.prefix(Self.maxBatch))
             let count: Int
             do {
@@ -372,11 +402,14 @@ public final class ObserverService: Service {
         // 2. The log, written (durable in step 4): from here on the events are accepted.
         let firstSeq = log.lastSeq + 1
         var lines: [UInt8] = []
+        var lineEnds: [Int] = []  // each line's end, its newline excluded
         var logged: [LoggedEvent] = []
         logged.reserveCapacity(accepted.count)
+        lineEnds.reserveCapacity(accepted.count)
         for (offset, item) in accepted.enumerated() {
             let event = item.logged(seq: firstSeq + offset, receivedAt: receivedAt)
             lines.append(contentsOf: event.line)
+            lineEnds.append(lines.count - 1)
             logged.append(event)
         }
         if !logged.isEmpty { try log.append(lines, firstSeq: firstSeq, count: logged.count, day: now.day) }
@@ -399,16 +432,29 @@ public final class ObserverService: Service {
             }
         }
 
-        // 3. The world, as soon as the lines are in the log: that is the latency a watcher
-        //    of world/ sees. Ahead of the checkpoint it is harmless (replay is idempotent);
-        //    ahead of the fdatasync only a power cut could tell, and after a reboot the world
-        //    is rebuilt from the log while the batch's files are still in the inbox.
+        // 3. The fold, in memory; the files when nothing else waits (that is the latency a
+        //    watcher of world/ sees) or the burst has kept them behind for `flushInterval`.
+        //    Ahead of the checkpoint the world is harmless (replay is idempotent); ahead of
+        //    the fdatasync only a power cut could tell, and after a reboot the world is rebuilt
+        //    from the log while the batch's files are still in the inbox.
         var next = 0
-        for (before, subject, time) in thinned {
-            while next < before { world.apply(logged[next]); next += 1 }
-            _ = world.applyThinnedHeartbeat(subject, time: time)
+        lines.withUnsafeBufferPointer { lines in
+            func fold(through end: Int) {
+                while next < end {
+                    let start = next == 0 ? 0 : lineEnds[next - 1] + 1
+                    _ = world.apply(line: UnsafeBufferPointer(rebasing: lines[start..<lineEnds[next]]), seq: logged[next].seq) { logged[next] }
+                    next += 1
+                }
+            }
+            for (before, subject, time) in thinned {
+                fold(through: before)
+                _ = world.applyThinnedHeartbeat(subject, time: time)
+            }
+            fold(through: logged.count)
         }
-        while next < logged.count { world.apply(logged[next]); next += 1 }
+        // More to take right after this batch: the world waits (up to `flushInterval`) and the
+        // files are moved on the commit thread while the next batch is read.
+        let more = queue.count > consumed || DirectoryWatch.anyPending(watches)
         if world.takeLoggedLastSeenGrew() {
             // A node's file is about to say a lastSeen the log does not: the checkpoint learns
             // the logged one first, so a crash in between cannot pass the newer one off as folded.
@@ -416,22 +462,33 @@ public final class ObserverService: Service {
         }
         try saveThinnedHeartbeats()
         let retrying = !unwritten.isEmpty || indexFailing
-        var worldWhole = true
-        if !logged.isEmpty || !thinned.isEmpty || retrying {
-            worldWhole = noteFailures(store.write(world, subjects: world.takeDirty().union(unwritten)))
+        if !logged.isEmpty || !thinned.isEmpty || retrying { worldBehind = true }
+        var job = CommitThread.Job(files: taken, folders: folders.filter { touched.contains(ObjectIdentifier($0)) })
+        if flushDue(more: more) {
+            try commitThread.wait()  // the write before this one lands first, and its failures are known
+            if more {
+                job.world = prepareWorldWrite()  // written on the commit thread
+                job.worldSeq = log.lastSeq
+            } else {
+                _ = writeWorldFiles()
+            }
         }
 
-        // 4. The group commit (one fdatasync), then the inbox (one folder fsync), then the
-        //    checkpoint, which promises that no file of this batch is left to take. A taken
-        //    file is renamed into `.done/`, not unlinked: the sweeper removes it when idle.
+        // 4. The group commit (one fdatasync), then the files out of the inbox (one folder
+        //    fsync), then the checkpoint, which promises that no file of a batch it covers is
+        //    left to take. A taken file is renamed into `.done/`, not unlinked: the sweeper
+        //    removes it when idle. With more to take, the renames (and a world write that is
+        //    due) run on the commit thread, and the checkpoint covers only what it has finished.
         if !logged.isEmpty { try log.sync() }
-        for (folder, name) in taken where !folder.retire(name) && Errno.current != .noSuchFile {
-            logger.warning("could not remove \(folder.path)/\(name): \(Errno.current)")
+        if job.isEmpty {
+        } else if more {
+            try commitThread.hand(job, through: log.lastSeq)
+        } else {
+            try commitThread.runHere(job, through: log.lastSeq)
         }
-        for folder in folders where touched.contains(ObjectIdentifier(folder)) { try folder.sync() }
         if !refused.isEmpty || !refusedLines.isEmpty { try AtomicFile.syncFolder(root.rejected) }
-        if (!logged.isEmpty || retrying) && worldWhole { try writeCheckpoint() }
-
+        try advanceCheckpoint()
+        catchUpWhenIdle()
 
         let elapsed = MonotonicTime.now() - started
         status.record(accepted: logged.count, rejected: refused.count + refusedLines.count, at: now, duration: elapsed)

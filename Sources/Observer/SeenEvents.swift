@@ -216,7 +216,7 @@ struct SeenEvents {
                 let end = kept + n
                 var start = 0
                 buffer.withUnsafeBufferPointer { bytes in
-                    while let newline = bytes[start..<end].firstIndex(of: 0x0A) {
+                    while let newline = EventLogFiles.newline(in: bytes, from: start, to: end) {
                         body(UnsafeBufferPointer(rebasing: bytes[start..<newline]))
                         start = newline + 1
                     }

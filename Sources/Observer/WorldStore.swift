@@ -7,7 +7,12 @@ import HomelabCore
 /// `world/` on disk: one file per resource (`RuntimeRoot.worldFile`) and `index.json`, each
 /// written atomically. Files are not fsynced one by one: the log is the durable record, and
 /// after a reboot the observer rebuilds the world from it.
-struct WorldStore {
+///
+/// A write is prepared on the loop (the bytes of each file, from the world as it is then) and
+/// performed on the loop or on the commit thread (`BatchRetirer`) — never on both at once: the
+/// loop waits for the thread's job before it writes itself, so its folder cache has one user
+/// at a time.
+final class WorldStore: @unchecked Sendable {
     let root: RuntimeRoot
     /// Folders known to exist, so a busy resource costs no `mkdir`.
     private var folders: Set<String> = []
@@ -21,17 +26,33 @@ struct WorldStore {
         var isEmpty: Bool { resources.isEmpty && index == nil }
     }
 
+    /// The files of some resources as the world had them (nil: deleted), and the index.
+    struct Writes: @unchecked Sendable {
+        var files: [(subject: Subject, bytes: [UInt8]?)] = []
+        var index: [UInt8] = []
+    }
+
+    /// What `perform` is to write for `subjects`, from `world` as it is now.
+    func prepare(_ world: World, subjects: Set<Subject>) -> Writes {
+        var writes = Writes(index: world.index.bytes)
+        writes.files.reserveCapacity(subjects.count)
+        for subject in subjects { writes.files.append((subject, world.resource(subject)?.fileBytes(subject))) }
+        return writes
+    }
+
     /// Writes (or deletes) the files of `subjects` as the world now has them, then the index.
-    /// One resource that cannot be written (a full disk, a file in the way) does not keep the
-    /// others from being written.
-    mutating func write(_ world: World, subjects: Set<Subject>) -> Failures {
+    func write(_ world: World, subjects: Set<Subject>) -> Failures { perform(prepare(world, subjects: subjects)) }
+
+    /// Writes prepared files, then the index. One resource that cannot be written (a full disk,
+    /// a file in the way) does not keep the others from being written.
+    func perform(_ writes: Writes) -> Failures {
         var failures = Failures()
-        for subject in subjects {
+        for (subject, bytes) in writes.files {
             let file = root.worldFile(subject)
             do throws(SystemError) {
-                if let resource = world.resource(subject) {
+                if let bytes {
                     try makeParents(of: file)
-                    try AtomicFile.rewrite(resource.fileBytes(subject), to: file)
+                    try AtomicFile.rewrite(bytes, to: file)
                 } else {
                     try AtomicFile.remove(file)
                 }
@@ -41,7 +62,7 @@ struct WorldStore {
             }
         }
         do throws(SystemError) {
-            try AtomicFile.rewrite(world.index.bytes, to: root.worldIndex)
+            try AtomicFile.rewrite(writes.index, to: root.worldIndex)
         } catch {
             failures.index = error
         }
@@ -49,7 +70,7 @@ struct WorldStore {
     }
 
     /// Makes `world/` exactly `world`: every resource written, every other file removed.
-    mutating func replaceAll(with world: World) -> Failures {
+    func replaceAll(with world: World) -> Failures {
         var keep: Set<String> = [root.worldIndex]
         var subjects: Set<Subject> = []
         for (kind, resources) in world.kinds {
@@ -84,7 +105,7 @@ struct WorldStore {
         return intact ? loaded : nil
     }
 
-    private mutating func makeParents(of file: String) throws(SystemError) {
+    private func makeParents(of file: String) throws(SystemError) {
         guard let slash = file.lastIndex(of: "/") else { return }
         let parent = String(file[..<slash])
         if folders.contains(parent) { return }

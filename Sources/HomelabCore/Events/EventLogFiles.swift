@@ -31,6 +31,13 @@ public enum EventLogFiles {
         return found.sorted { $0.firstSeq < $1.firstSeq }
     }
 
+    /// The index of the first newline in `bytes[start..<end]`: `memchr`, which a rebuild's
+    /// line split spent a sixth of its time without.
+    public static func newline(in bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int? {
+        guard start < end, let base = bytes.baseAddress, let found = memchr(base + start, 0x0A, end - start) else { return nil }
+        return UnsafeRawPointer(found).assumingMemoryBound(to: UInt8.self) - base
+    }
+
     private static func isDay(_ name: String) -> Bool {
         name.utf8.count == 10 && Timestamp.isRFC3339(name + "T00:00:00Z")
     }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where the fields a fold needs are in one log line, found in one pass over its bytes without
 /// building a JSON tree: what lets a rebuild replay half a million events a second (a full
 /// parse builds an object for every line and every `data`). Only a line in the form the
@@ -14,10 +18,23 @@ public struct LogLineFields {
     public var receivedAt: Range<Int>?
     public var data: Range<Int>?
 
-    private static let keys: [(bytes: [UInt8], field: Int)] = [
-        (Array("seq".utf8), 0), (Array("type".utf8), 1), (Array("subject".utf8), 2), (Array("time".utf8), 3),
-        (Array("source".utf8), 4), (Array("receivedat".utf8), 5), (Array("receivedAt".utf8), 5), (Array("data".utf8), 6),
-    ]
+    /// The field a key names (0 seq, 1 type, 2 subject, 3 time, 4 source, 5 receivedat, 6
+    /// data), nil for the others: by length and first byte, then the bytes — every member of
+    /// every line of a rebuild comes through here.
+    private static func field(named key: UnsafeBufferPointer<UInt8>) -> Int? {
+        func equals(_ name: StaticString) -> Bool {
+            memcmp(key.baseAddress!, name.utf8Start, key.count) == 0
+        }
+        switch (key.count, key.first) {
+        case (3, UInt8(ascii: "s")): return equals("seq") ? 0 : nil
+        case (4, UInt8(ascii: "t")): return equals("type") ? 1 : equals("time") ? 3 : nil
+        case (4, UInt8(ascii: "d")): return equals("data") ? 6 : nil
+        case (7, UInt8(ascii: "s")): return equals("subject") ? 2 : nil
+        case (6, UInt8(ascii: "s")): return equals("source") ? 4 : nil
+        case (10, UInt8(ascii: "r")): return equals("receivedat") || equals("receivedAt") ? 5 : nil
+        default: return nil
+        }
+    }
 
     public static func scan(_ line: UnsafeBufferPointer<UInt8>) -> LogLineFields? {
         let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
@@ -37,7 +54,7 @@ public struct LogLineFields {
             let valueStart = keyEnd + 2
             guard let valueEnd = skipValue(line, from: valueStart) else { return nil }
             let key = UnsafeBufferPointer(rebasing: line[keyStart..<keyEnd])
-            if let field = keys.first(where: { key.elementsEqual($0.bytes) })?.field {
+            if let field = field(named: key) {
                 if field == 0 {
                     var value = 0
                     for index in valueStart..<valueEnd {

@@ -15,17 +15,38 @@ public struct Subject: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `KIND/NAME`; nil with the reason in `problem` when it does not fit the grammar.
     public static func parse(_ text: String, minNameSegments: Int = 1, maxNameSegments: Int = maxNameSegments) -> Result<Subject, SubjectError> {
-        let segments = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard segments.count >= 1 + minNameSegments else {
+        // One pass over the bytes for the common case (every event of a burst has a subject);
+        // the split below only says what is wrong.
+        var segments = 1, kindEnd: String.Index?, segmentStart = true, length = 0, valid = true
+        let utf8 = text.utf8
+        for index in utf8.indices {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "/") {
+                valid = valid && !segmentStart
+                segments += 1
+                if kindEnd == nil { kindEnd = index }
+                segmentStart = true
+                length = 0
+                continue
+            }
+            length += 1
+            valid = valid && length <= maxSegmentLength && (segmentStart ? isAlphanumeric(byte) : isSegmentByte(byte))
+            segmentStart = false
+        }
+        if valid, !segmentStart, let kindEnd, (1 + minNameSegments...1 + maxNameSegments).contains(segments) {
+            return .success(Subject(kind: String(text[..<kindEnd]), name: String(text[utf8.index(after: kindEnd)...])))
+        }
+        let split = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard split.count >= 1 + minNameSegments else {
             return .failure(SubjectError("\"\(text)\" is not KIND/NAME"))
         }
-        guard segments.count <= 1 + maxNameSegments else {
+        guard split.count <= 1 + maxNameSegments else {
             return .failure(SubjectError("\"\(text)\" has more than \(maxNameSegments) name segments"))
         }
-        for segment in segments where !isValidSegment(segment) {
+        for segment in split where !isValidSegment(segment) {
             return .failure(SubjectError("\"\(text)\": segment \"\(segment)\" does not match [A-Za-z0-9][A-Za-z0-9._-]*"))
         }
-        return .success(Subject(kind: String(segments[0]), name: segments.dropFirst().joined(separator: "/")))
+        return .success(Subject(kind: String(split[0]), name: split.dropFirst().joined(separator: "/")))
     }
 
     public static func isValidName(_ name: String) -> Bool {
@@ -41,7 +62,11 @@ public struct Subject: Hashable, Sendable, CustomStringConvertible {
     static func isValidSegment(_ segment: Substring) -> Bool {
         let bytes = segment.utf8
         guard let first = bytes.first, bytes.count <= maxSegmentLength, isAlphanumeric(first) else { return false }
-        return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        return bytes.allSatisfy(isSegmentByte)
+    }
+
+    private static func isSegmentByte(_ byte: UInt8) -> Bool {
+        isAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
     }
 
     private static func isAlphanumeric(_ byte: UInt8) -> Bool {

@@ -32,6 +32,8 @@ public final class DropFolder {
         self.path = path
         self.provenance = provenance
         self.holdsBatches = holdsBatches
+        prefixBytes = Array((path + "/").utf8)
+        suffixBytes = Array((holdsBatches ? ".jsonl" : ".json").utf8)
         descriptor = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
         // A folder the service may read but not add to (a root whose owners were set by hand)
         // has no `.done/`: its taken files are unlinked, as before.
@@ -54,10 +56,15 @@ public final class DropFolder {
 
     /// The name of `path` in this folder, if it is one of its complete files.
     public func name(of path: String) -> String? {
-        guard path.hasPrefix(self.path + "/"), path.hasSuffix(suffix) else { return nil }
-        let name = path.dropFirst(self.path.count + 1)
-        return name.contains("/") ? nil : String(name)
+        // On bytes: called for every watch event and every file of a batch.
+        let bytes = path.utf8
+        guard bytes.count > prefixBytes.count, bytes.starts(with: prefixBytes), bytes.reversed().starts(with: suffixBytes.reversed()) else { return nil }
+        let name = path.utf8.dropFirst(prefixBytes.count)
+        return name.contains(UInt8(ascii: "/")) ? nil : String(Substring(name))
     }
+
+    private let prefixBytes: [UInt8]
+    private let suffixBytes: [UInt8]
 
     public enum Read {
         case bytes([UInt8])
