@@ -90,18 +90,7 @@ final class CommitThread: @unchecked Sendable {
     var isBusy: Bool { inFlight != nil }
 
     func start() throws(SystemError) {
-        let context = Unmanaged.passRetained(self).toOpaque()
-        var handle = pthread_t()
-        let result = pthread_create(&handle, nil, { context in
-            let helper = Unmanaged<CommitThread>.fromOpaque(context!).takeRetainedValue()
-            helper.run()
-            return nil
-        }, context)
-        guard result == 0 else {
-            Unmanaged<CommitThread>.fromOpaque(context).release()
-            throw SystemError("pthread_create", Errno(rawValue: result), subject: "commit thread")
-        }
-        thread = handle
+        thread = try startThread("commit thread") { self.run() }
     }
 
     /// Hands over the work of the batch ending at `seq` (its log lines durable), once the job

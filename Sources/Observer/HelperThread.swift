@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FSWatch
+
 /// One piece of start-up work on a second thread, joined before its result is used: the
 /// rebuild folds the log while the de-duplication window is read back from the same log's
 /// tail (a second of a million-event rebuild, on the machine's other core).
@@ -15,18 +17,7 @@ final class HelperThread: @unchecked Sendable {
 
     /// Starts `body` on its own thread; if no thread can be made, `join` runs it.
     func start() {
-        let context = Unmanaged.passRetained(self).toOpaque()
-        var handle = pthread_t()
-        let created = pthread_create(&handle, nil, { context in
-            let helper = Unmanaged<HelperThread>.fromOpaque(context!).takeRetainedValue()
-            helper.body()
-            return nil
-        }, context)
-        if created == 0 {
-            thread = handle
-        } else {
-            Unmanaged<HelperThread>.fromOpaque(context).release()
-        }
+        thread = try? startThread("rebuild helper") { self.body() }
     }
 
     /// Waits for `body` to end (or runs it, if it never started).

@@ -38,18 +38,13 @@ final class ProcessedSweeper: Sendable {
 
     /// Starts the helper thread, which holds the sweeper until `stop`.
     func start() throws(SystemError) {
-        let context = Unmanaged.passRetained(self).toOpaque()
-        var handle = pthread_t()
-        let result = pthread_create(&handle, nil, { context in
-            let sweeper = Unmanaged<ProcessedSweeper>.fromOpaque(context!).takeRetainedValue()
-            sweeper.run()
-            return nil
-        }, context)
-        guard result == 0 else {
-            Unmanaged<ProcessedSweeper>.fromOpaque(context).release()
+        let handle: pthread_t
+        do {
+            handle = try startThread("sweeper") { self.run() }
+        } catch {
             Glibc.close(wakeFD)
             Glibc.close(waitFD)
-            throw SystemError("pthread_create", Errno(rawValue: result), subject: "sweeper")
+            throw error
         }
         thread.withLock { $0 = handle }
     }
