@@ -270,9 +270,10 @@ public final class ObserverService: Service {
     // MARK: Batches
 
     private func enqueue(_ events: [WatchEvent]) {
+        queued.reserveCapacity(queued.count + events.count)
         for event in events {
             switch event.kind {
-            case .ready where folders.contains(where: { $0.name(of: event.path) != nil }), .directoryAdded:
+            case .ready where folders.contains(where: { $0.holds(event.path) }), .directoryAdded:
                 if queued.insert(event.path).inserted { queue.append(event.path) }
             default:
                 continue  // temporaries (*.tmp), removals

@@ -57,10 +57,28 @@ public final class DropFolder {
     /// The name of `path` in this folder, if it is one of its complete files.
     public func name(of path: String) -> String? {
         // On bytes: called for every watch event and every file of a batch.
-        let bytes = path.utf8
-        guard bytes.count > prefixBytes.count, bytes.starts(with: prefixBytes), bytes.reversed().starts(with: suffixBytes.reversed()) else { return nil }
-        let name = path.utf8.dropFirst(prefixBytes.count)
-        return name.contains(UInt8(ascii: "/")) ? nil : String(Substring(name))
+        var path = path
+        return path.withUTF8 { bytes in
+            nameRange(in: bytes).map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
+        }
+    }
+
+    /// Whether `path` is one of this folder's complete files: `name(of:)` without making the name.
+    public func holds(_ path: String) -> Bool {
+        var path = path
+        return path.withUTF8 { nameRange(in: $0) != nil }
+    }
+
+    /// Where the name is in `path`: after this folder's path and `/`, ending with the suffix,
+    /// no further `/`.
+    private func nameRange(in path: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
+        let start = prefixBytes.count
+        guard path.count > start, path.count >= start + suffixBytes.count,
+              memcmp(path.baseAddress!, prefixBytes, start) == 0,
+              memcmp(path.baseAddress! + path.count - suffixBytes.count, suffixBytes, suffixBytes.count) == 0,
+              memchr(path.baseAddress! + start, Int32(UInt8(ascii: "/")), path.count - start) == nil
+        else { return nil }
+        return start..<path.count
     }
 
     private let prefixBytes: [UInt8]
