@@ -281,7 +281,7 @@ public final class NotifierService: Service {
             guard service != Self.service, ServiceHeartbeat.checkable.contains(service),
                   let status = ServiceStatus.read(service, root: root),
                   let last = Timestamp(rfc3339: status.stoppedAt ?? status.heartbeatAt) else { continue }
-            if liveness.seen("service/" + service, at: last, limit: Double(3 * heartbeatSeconds), now: now) {
+            if liveness.seen("service/" + service, at: last, limit: ServiceHeartbeat.freshFor(heartbeatSeconds: heartbeatSeconds), now: now) {
                 send([Occurrence(rule: .serviceBack, subject: "service/" + service, trigger: "at:" + status.heartbeatAt, seq: 0,
                                  title: "Service back: \(service)", body: "\(service) is running again (since \(status.startedAt))", click: settings.publicURL)])
             }

@@ -28,10 +28,12 @@ public enum ServiceHeartbeat {
         ServiceStatus.read(service, root: root)?.stoppedAt.flatMap { Timestamp(rfc3339: $0) }
     }
 
-    /// Fresh while younger than three periods: one late beat is a busy moment, three are a
-    /// service that is gone.
+    /// How long a heartbeat stays fresh: three periods. One late beat is a busy moment, three
+    /// are a service that is gone.
+    public static func freshFor(heartbeatSeconds: Int) -> Double { Double(3 * heartbeatSeconds) }
+
     public static func isFresh(_ at: Timestamp?, heartbeatSeconds: Int, now: Timestamp = .now()) -> Bool {
         guard let at else { return false }
-        return at.seconds(until: now) < Double(3 * heartbeatSeconds)
+        return at.seconds(until: now) < freshFor(heartbeatSeconds: heartbeatSeconds)
     }
 }
