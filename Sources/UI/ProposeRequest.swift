@@ -6,13 +6,14 @@ import HomelabCore
 /// `{"requested": RESOURCE}`; 404 when `drift.json` shows no drift of it an action answers.
 extension UIService {
     func propose(_ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse {
-        if let refusal = crossSite(request) { return .text(403, refusal) }
-        if let refusal = refusal(auth.check(request, from: connection), "propose needs the operator token") { return refusal }
-        guard let text = (try? JSONParser.parse(request.body))?["resource"]?.string,
+        asOperator(request, connection, needs: "propose needs the operator token") { name in propose(request.body, by: name, from: connection) }
+    }
+
+    private func propose(_ body: [UInt8], by name: String, from connection: HTTPServer.Connection) -> HTTPResponse {
+        guard let text = (try? JSONParser.parse(body))?["resource"]?.string,
               case .success(let resource) = Subject.parse(text) else {
             return error(400, #"the body must be {"resource": "KIND/NAME"}"#)
         }
-        let name = request.header("x-operator").map { String($0.prefix(64)) } ?? "operator"
         do {
             switch try ProposalRequest.submit(ProposalRequest(resource: resource, operatorName: name, remote: connection.remoteAddress), root: root) {
             case .requested:

@@ -257,10 +257,20 @@ public final class UIService: Service {
 
     // MARK: Operator decisions
 
-    private func decide(_ verdict: OperatorDecision.Verdict, _ id: String, _ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse {
+    /// An operator's write (approve, reject, propose): same-origin, the operator token or
+    /// session, then `act` with the name the page or client gives (`X-Operator`, 64 characters
+    /// at most) for the audit.
+    func asOperator(_ request: HTTPRequest, _ connection: HTTPServer.Connection, needs what: String, _ act: (String) -> HTTPResponse) -> HTTPResponse {
         if let refusal = crossSite(request) { return .text(403, refusal) }
-        if let refusal = refusal(auth.check(request, from: connection), "approve and reject need the operator token") { return refusal }
-        let name = request.header("x-operator").map { String($0.prefix(64)) } ?? "operator"
+        if let refusal = refusal(auth.check(request, from: connection), what) { return refusal }
+        return act(request.header("x-operator").map { String($0.prefix(64)) } ?? "operator")
+    }
+
+    private func decide(_ verdict: OperatorDecision.Verdict, _ id: String, _ request: HTTPRequest, _ connection: HTTPServer.Connection) -> HTTPResponse {
+        asOperator(request, connection, needs: "approve and reject need the operator token") { name in decide(verdict, id, by: name, from: connection) }
+    }
+
+    private func decide(_ verdict: OperatorDecision.Verdict, _ id: String, by name: String, from connection: HTTPServer.Connection) -> HTTPResponse {
         do {
             switch try OperatorDecision.decide(verdict, id: id, root: root, operator: name, remote: connection.remoteAddress) {
             case .done:
