@@ -26,18 +26,24 @@ import HomelabCore
         unlink(fixture.root.action(id, in: .pending))
     }
 
-    private func verdicts(_ fixture: SupervisorFixture) -> [(type: String, subject: String, data: [String: Any])] {
-        fixture.inboxEvents().filter { $0.type == "action.verified" || $0.type == "action.unverified" }
-    }
-
-    @Test func anActionWhoseDriftIsGoneIsVerified() throws {
+    /// jellyfin exited, its docker-start proposed and run successfully: what is left is the verdict.
+    private func succeededStart(verifyWithinSeconds: Int) throws -> (SupervisorFixture, String) {
         let fixture = try SupervisorFixture()
-        fixture.catalog("docker-start", #"{"argv":["docker","start","{container}"],"params":{"host":"^[a-z]+$","container":"^[a-z]+$"},"verifyWithinSeconds":5}"#)
+        fixture.catalog("docker-start", #"{"argv":["docker","start","{container}"],"params":{"host":"^[a-z]+$","container":"^[a-z]+$"},"verifyWithinSeconds":\#(verifyWithinSeconds)}"#)
         fixture.desire("jellyfin.json", SupervisorFixture.container("nas/jellyfin"))
         fixture.observe("container/nas/jellyfin", #"{"state":"exited","image":"app:1"}"#)
         try fixture.start(settings: settings())
         let id = try #require(fixture.actions(.pending).first)
         try succeed(fixture, id)
+        return (fixture, id)
+    }
+
+    private func verdicts(_ fixture: SupervisorFixture) -> [(type: String, subject: String, data: [String: Any])] {
+        fixture.inboxEvents().filter { $0.type == "action.verified" || $0.type == "action.unverified" }
+    }
+
+    @Test func anActionWhoseDriftIsGoneIsVerified() throws {
+        let (fixture, id) = try succeededStart(verifyWithinSeconds: 5)
         try fixture.turn(for: .milliseconds(100))
         fixture.observe("container/nas/jellyfin", #"{"state":"running","image":"app:1"}"#, seq: 2)
         #expect(try fixture.turn(until: { !verdicts(fixture).isEmpty }, timeout: .seconds(3)))
@@ -47,13 +53,7 @@ import HomelabCore
     }
 
     @Test func anActionThatLeavesTheDriftIsUnverifiedAtItsDeadline() throws {
-        let fixture = try SupervisorFixture()
-        fixture.catalog("docker-start", #"{"argv":["docker","start","{container}"],"params":{"host":"^[a-z]+$","container":"^[a-z]+$"},"verifyWithinSeconds":1}"#)
-        fixture.desire("jellyfin.json", SupervisorFixture.container("nas/jellyfin"))
-        fixture.observe("container/nas/jellyfin", #"{"state":"exited","image":"app:1"}"#)
-        try fixture.start(settings: settings())
-        let id = try #require(fixture.actions(.pending).first)
-        try succeed(fixture, id)
+        let (fixture, id) = try succeededStart(verifyWithinSeconds: 1)
         // It started and exited at once: running for a moment, shorter than the settle.
         try fixture.turn(for: .milliseconds(100))
         fixture.observe("container/nas/jellyfin", #"{"state":"running","image":"app:1"}"#, seq: 2)
