@@ -69,13 +69,7 @@ final class TestServer {
 
     private func read(_ token: Reactor.Token) {
         guard let fd = reactor.descriptor(token) else { return }
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n <= 0 {
-            if n == 0 || Errno.current != .wouldBlock { drop(token) }
-            return
-        }
-        buffers[token, default: []].append(contentsOf: chunk[0..<n])
+        guard TestHTTPRequest.receive(fd, into: &buffers[token, default: []]) else { return drop(token) }
         while let request = TestHTTPRequest.take(from: &buffers[token, default: []]) {
             let line = request.requestLine
             if line.count >= 2, let answered = actions.answer(String(line[0]), String(line[1]), body: request.body, token: token, fd: fd) {

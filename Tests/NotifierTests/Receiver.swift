@@ -70,13 +70,7 @@ final class Receiver {
 
     private func read(_ token: Reactor.Token) {
         guard let fd = reactor.descriptor(token) else { return }
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n <= 0 {
-            if n == 0 || Errno.current != .wouldBlock { drop(token) }
-            return
-        }
-        buffers[token, default: []].append(contentsOf: chunk[0..<n])
+        guard TestHTTPRequest.receive(fd, into: &buffers[token, default: []]) else { return drop(token) }
         while let request = TestHTTPRequest.take(from: &buffers[token, default: []]) {
             let status = answer(request)
             let reply = "HTTP/1.1 \(status) X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"

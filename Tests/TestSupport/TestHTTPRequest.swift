@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FSWatch
 
 /// One whole request read by a test's own HTTP listener (the notification receivers, the
@@ -18,6 +21,18 @@ public struct TestHTTPRequest {
             fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingWhitespace()
         }
         return fields
+    }
+
+    /// Appends what the connection `fd` has to `buffer`; false once the peer has closed it (or
+    /// the read failed), true also when nothing was there yet.
+    public static func receive(_ fd: Int32, into buffer: inout [UInt8]) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n > 0 {
+            buffer.append(contentsOf: chunk[0..<n])
+            return true
+        }
+        return n < 0 && Errno.current == .wouldBlock
     }
 
     /// Takes the first whole request off the front of `buffer`; nil while it is incomplete.
